@@ -1,0 +1,233 @@
+"""Masked reconstruction losses and GAN losses, all per example and in float32.
+
+Every loss returns one value per example, shape (batch,), so a distributed training
+step can reduce it with
+`tf.nn.compute_average_loss(per_example, global_batch_size=...)`.
+
+Tensors: `ab_true`, `ab_pred` are (batch, H, W, 2) in [-1, 1]; `mask` is
+(batch, H, W, 1) with 1 for real pixels and 0 for padding (None: all pixels are
+real). Discriminator logits are any (batch, ...) map; a patch map is averaged per
+example. Inputs may be bfloat16 or float16; the arithmetic is float32.
+"""
+
+import tensorflow as tf
+
+GAN_KINDS = ("bce", "lsgan")
+RECON_KINDS = ("l1", "l2", "huber")
+WEIGHTINGS = ("lambda", "ehrenberg")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}."
+        )
+
+
+def _per_example_mean(values):
+    """Mean over every axis but the first: (batch, ...) -> (batch,)."""
+    values = tf.reshape(values, [tf.shape(values)[0], -1])
+    return tf.reduce_mean(values, axis=1)
+
+
+def _masked_difference(ab_true, ab_pred, mask):
+    """Returns (ab_pred - ab_true with padding set to 0, float valid-entry mask)."""
+    diff = tf.cast(ab_pred, tf.float32) - tf.cast(ab_true, tf.float32)
+    if mask is None:
+        return diff, tf.ones_like(diff)
+    mask = tf.cast(mask, tf.float32)
+    if mask.shape.rank == diff.shape.rank - 1:
+        mask = mask[..., tf.newaxis]
+    valid = tf.broadcast_to(mask > 0.5, tf.shape(diff))
+    # Zeroing before the nonlinearity keeps NaN or inf in padding out of the
+    # value and the gradient.
+    return tf.where(valid, diff, 0.0), tf.cast(valid, tf.float32)
+
+
+def _masked_mean(values, valid):
+    axes = tf.range(1, tf.rank(values))
+    total = tf.reduce_sum(values * valid, axis=axes)
+    count = tf.reduce_sum(valid, axis=axes)
+    return tf.math.divide_no_nan(total, count)  # an all-padding example gives 0
+
+
+def masked_l1(ab_true, ab_pred, mask=None):
+    """Mean absolute ab error over the valid pixels and both channels.
+
+    Args:
+        ab_true: Target ab, (batch, H, W, 2).
+        ab_pred: Predicted ab, (batch, H, W, 2).
+        mask: (batch, H, W, 1), 1 for real pixels and 0 for padding; None: all real.
+
+    Returns:
+        Per-example losses, (batch,) float32; 0 for an example without valid pixels.
+    """
+    diff, valid = _masked_difference(ab_true, ab_pred, mask)
+    return _masked_mean(tf.abs(diff), valid)
+
+
+def masked_l2(ab_true, ab_pred, mask=None):
+    """Mean squared ab error over the valid pixels and both channels.
+
+    Args and Returns are those of `masked_l1`.
+    """
+    diff, valid = _masked_difference(ab_true, ab_pred, mask)
+    return _masked_mean(tf.square(diff), valid)
+
+
+def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
+    """Mean Huber loss (0.5 * d**2 below `delta`, linear above) over valid pixels.
+
+    Args:
+        ab_true: Target ab, (batch, H, W, 2).
+        ab_pred: Predicted ab, (batch, H, W, 2).
+        mask: See `masked_l1`.
+        delta: Where the loss turns from quadratic to linear (0.5 in the
+            Studienarbeit).
+
+    Returns:
+        Per-example losses, (batch,) float32.
+    """
+    diff, valid = _masked_difference(ab_true, ab_pred, mask)
+    abs_diff = tf.abs(diff)
+    quadratic = tf.minimum(abs_diff, delta)
+    huber = 0.5 * tf.square(quadratic) + delta * (abs_diff - quadratic)
+    return _masked_mean(huber, valid)
+
+
+RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
+
+
+def make_labels(logits, label, rng=None):
+    """Target labels shaped like `logits`: a constant or uniform noise.
+
+    Args:
+        logits: Discriminator logits, (batch, ...).
+        label: A float (1.0; 0.9 for one-sided smoothing) or a `(low, high)` pair for
+            noisy labels drawn uniformly per logit, e.g. (0.9, 1.0) for real and
+            (0.0, 0.1) for fake.
+        rng: Optional `tf.random.Generator` for reproducible noise; without it the
+            global TensorFlow seed is used.
+
+    Returns:
+        float32 labels with the shape of `logits`.
+    """
+    shape = tf.shape(logits)
+    if isinstance(label, (tuple, list)):
+        if len(label) != 2 or not label[0] <= label[1]:
+            raise ValueError(f"A noisy label is a (low, high) pair; got {label!r}.")
+        low, high = float(label[0]), float(label[1])
+        if rng is None:
+            return tf.random.uniform(shape, low, high, dtype=tf.float32)
+        return rng.uniform(shape, low, high, dtype=tf.float32)
+    return tf.fill(shape, tf.constant(float(label), tf.float32))
+
+
+def adversarial_loss(logits, labels, kind="bce"):
+    """Per-example GAN loss of logits against labels, averaged over a patch map.
+
+    Args:
+        logits: Discriminator logits, (batch, ...).
+        labels: Targets with the shape of `logits`.
+        kind: "bce" (sigmoid cross-entropy on logits) or "lsgan" (squared error of
+            the raw outputs).
+
+    Returns:
+        (batch,) float32.
+    """
+    _check_choice("kind", kind, GAN_KINDS)
+    logits = tf.cast(logits, tf.float32)
+    labels = tf.cast(labels, tf.float32)
+    if kind == "bce":
+        loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    else:
+        loss = tf.square(logits - labels)
+    return _per_example_mean(loss)
+
+
+def discriminator_loss(
+    real_logits, fake_logits, kind="bce", real_label=1.0, fake_label=0.0, rng=None
+):
+    """The discriminator loss 0.5 * (loss(real, real_label) + loss(fake, fake_label)).
+
+    Args:
+        real_logits: Logits on concat(L, ab_true), (batch, ...).
+        fake_logits: Logits on concat(L, ab_pred), (batch, ...).
+        kind: "bce" or "lsgan".
+        real_label: 1.0, 0.9 (one-sided smoothing) or a (low, high) noise range.
+        fake_label: 0.0 or a (low, high) noise range such as (0.0, 0.1).
+        rng: Optional `tf.random.Generator` for the label noise.
+
+    Returns:
+        `(total, real, fake)`, each (batch,) float32.
+    """
+    _check_choice("kind", kind, GAN_KINDS)
+    real = adversarial_loss(
+        real_logits, make_labels(real_logits, real_label, rng), kind
+    )
+    fake = adversarial_loss(
+        fake_logits, make_labels(fake_logits, fake_label, rng), kind
+    )
+    return 0.5 * (real + fake), real, fake
+
+
+def generator_loss(
+    fake_logits,
+    ab_pred,
+    ab_true,
+    mask=None,
+    kind="bce",
+    recon="l1",
+    lam=100.0,
+    weighting="lambda",
+):
+    """The generator loss: fool the discriminator and stay close to the target.
+
+    Args:
+        fake_logits: Discriminator logits on concat(L, ab_pred), (batch, ...).
+        ab_pred: Predicted ab, (batch, H, W, 2).
+        ab_true: Target ab, (batch, H, W, 2).
+        mask: See `masked_l1`.
+        kind: "bce" or "lsgan"; the adversarial target is always 1.
+        recon: Reconstruction loss, "l1", "l2" or "huber".
+        lam: With "lambda" weighting the factor of the reconstruction loss (100 in
+            pix2pix and Zhu, 1000 for Group 4's MSE); with "ehrenberg" the weight w
+            in [0, 1] (0.99 or 0.985).
+        weighting: "lambda": total = adv + lam * recon; "ehrenberg":
+            total = (1 - lam) * adv + lam * recon.
+
+    Returns:
+        `(total, adv, recon)`, each (batch,) float32; `recon` is unweighted.
+    """
+    _check_choice("kind", kind, GAN_KINDS)
+    _check_choice("recon", recon, RECON_KINDS)
+    _check_choice("weighting", weighting, WEIGHTINGS)
+    if weighting == "ehrenberg" and not 0.0 <= lam <= 1.0:
+        raise ValueError(
+            f"With ehrenberg weighting lam is a weight in [0, 1]; got {lam}."
+        )
+    adv = adversarial_loss(fake_logits, make_labels(fake_logits, 1.0), kind)
+    rec = RECON_LOSSES[recon](ab_true, ab_pred, mask)
+    if weighting == "lambda":
+        total = adv + lam * rec
+    else:
+        total = (1.0 - lam) * adv + lam * rec
+    return total, adv, rec
+
+
+def d_accuracy(logits, is_real, kind="bce"):
+    """Per-example fraction of (patch) decisions the discriminator gets right.
+
+    Args:
+        logits: Discriminator logits, (batch, ...).
+        is_real: Whether the inputs were real (True) or generated (False).
+        kind: "bce" decides at logit 0 (probability 0.5), "lsgan" at output 0.5.
+
+    Returns:
+        (batch,) float32 in [0, 1].
+    """
+    _check_choice("kind", kind, GAN_KINDS)
+    threshold = 0.0 if kind == "bce" else 0.5
+    logits = tf.cast(logits, tf.float32)
+    correct = logits > threshold if is_real else logits < threshold
+    return _per_example_mean(tf.cast(correct, tf.float32))

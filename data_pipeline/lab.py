@@ -1,0 +1,110 @@
+"""sRGB (D65) <-> CIE Lab in TensorFlow ops: graph-safe, any leading shape.
+
+Matches `skimage.color.rgb2lab` / `lab2rgb` (same matrix and white point). The power
+functions are written as ``exp(k * log(x))``: on CPU that is about three times faster
+than `tf.pow`, and the Lab conversion is the costliest step of the input pipeline.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipeline import constants as C
+
+_RGB_TO_XYZ_WHITE = (np.array(C.XYZ_FROM_RGB) / np.array(C.D65_WHITE)[:, None]).T
+_XYZ_WHITE_TO_RGB = np.linalg.inv(
+    np.array(C.XYZ_FROM_RGB) / np.array(C.D65_WHITE)[:, None]
+).T
+# [fx, fy, fz] -> [L, a, b] is linear: L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz).
+_F_TO_LAB = np.array([[0.0, 500.0, 0.0], [116.0, -500.0, 200.0], [0.0, 0.0, -200.0]])
+_LAB_TO_F = np.linalg.inv(_F_TO_LAB)
+_LAB_BIAS = np.array([-16.0, 0.0, 0.0])
+
+
+def _matmul3(x, matrix):
+    """x[..., 3] @ matrix[3, 3] for any leading shape."""
+    return tf.tensordot(x, tf.constant(matrix, x.dtype), axes=1)
+
+
+def _power(x, exponent):
+    """x ** exponent for x > 0, written as exp(k log x) (faster than tf.pow on CPU)."""
+    return tf.exp(exponent * tf.math.log(tf.maximum(x, 1e-12)))
+
+
+def srgb_to_linear(rgb):
+    """Removes the sRGB transfer curve from values in [0, 1]."""
+    curve = _power((rgb + C.SRGB_OFFSET) / (1.0 + C.SRGB_OFFSET), C.SRGB_GAMMA)
+    return tf.where(rgb > C.SRGB_LINEAR_THRESHOLD, curve, rgb / C.SRGB_LINEAR_SLOPE)
+
+
+def linear_to_srgb(linear):
+    """Applies the sRGB transfer curve; the result is clipped to [0, 1]."""
+    curve = (1.0 + C.SRGB_OFFSET) * _power(linear, 1.0 / C.SRGB_GAMMA) - C.SRGB_OFFSET
+    srgb = tf.where(
+        linear > C.SRGB_ENCODE_THRESHOLD, curve, linear * C.SRGB_LINEAR_SLOPE
+    )
+    return tf.clip_by_value(srgb, 0.0, 1.0)
+
+
+def rgb_to_lab(rgb):
+    """Converts sRGB to CIE Lab.
+
+    Args:
+        rgb: float tensor [..., 3] in [0, 1], or a uint8 tensor (scaled by 1/255).
+
+    Returns:
+        float32 tensor [..., 3]: L in [0, 100], a and b about [-128, 127].
+    """
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype == tf.uint8:
+        rgb = tf.cast(rgb, tf.float32) / 255.0
+    rgb = tf.cast(rgb, tf.float32)
+    xyz = _matmul3(srgb_to_linear(rgb), _RGB_TO_XYZ_WHITE)  # relative to the white
+    f = tf.where(
+        xyz > C.LAB_EPSILON,
+        _power(xyz, 1.0 / 3.0),
+        C.LAB_KAPPA_SLOPE * xyz + C.LAB_OFFSET,
+    )
+    return _matmul3(f, _F_TO_LAB) + tf.constant(_LAB_BIAS, tf.float32)
+
+
+def lab_to_rgb(lab):
+    """Converts CIE Lab to sRGB in [0, 1] (out-of-gamut colours are clipped).
+
+    Args:
+        lab: float tensor [..., 3], L in [0, 100].
+
+    Returns:
+        float32 tensor [..., 3] in [0, 1].
+    """
+    lab = tf.cast(lab, tf.float32)
+    f = _matmul3(lab - tf.constant(_LAB_BIAS, tf.float32), _LAB_TO_F)
+    f = tf.maximum(f, 0.0)  # z < 0 cannot be displayed (scikit-image clips it too)
+    xyz = tf.where(
+        f > C.LAB_EPSILON ** (1.0 / 3.0),
+        f * f * f,
+        (f - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE,
+    )
+    return linear_to_srgb(_matmul3(xyz, _XYZ_WHITE_TO_RGB))
+
+
+def rgb_to_model(rgb):
+    """sRGB -> the model tensors (L_norm [..., 1], ab_norm [..., 2]), both in [-1, 1]."""
+    lab = rgb_to_lab(rgb)
+    return C.normalize_l(lab[..., :1]), C.normalize_ab(lab[..., 1:])
+
+
+def model_to_rgb(l_norm, ab_norm):
+    """The model tensors (L_norm [..., 1], ab_norm [..., 2]) -> sRGB float in [0, 1]."""
+    lab = tf.concat(
+        [
+            C.denormalize_l(tf.cast(l_norm, tf.float32)),
+            C.denormalize_ab(tf.cast(ab_norm, tf.float32)),
+        ],
+        axis=-1,
+    )
+    return lab_to_rgb(lab)
+
+
+def to_uint8(rgb):
+    """Float RGB in [0, 1] -> uint8 with rounding and clipping (never wraps)."""
+    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)

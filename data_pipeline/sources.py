@@ -1,0 +1,162 @@
+"""Where images come from: a folder, TFRecord shards or TensorFlow Datasets.
+
+Every source yields `(name, contents)` string pairs (`contents` are encoded image bytes,
+or the path of a file for a folder source, read later in the parallel map), so one
+decode path serves all of them. Sources shard themselves by `tf.distribute.InputContext`.
+"""
+
+import os
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".webp")
+TIFF_EXTENSIONS = (".tif", ".tiff")
+# Short names for the TFDS datasets the seed reports used.
+TFDS_ALIASES = {
+    "imagenet": "imagenet2012",
+    "imagenet2012": "imagenet2012",
+    "coco": "coco/2017",
+    "cifar10": "cifar10",
+    "places365": "places365_small",
+}
+TFRECORD_IMAGE_KEY = "image/encoded"
+TFRECORD_NAME_KEY = "image/filename"
+
+
+class DataSourceError(ValueError):
+    """A data source is missing, empty or misnamed (a user error with a clear fix)."""
+
+
+def list_image_files(directory):
+    """Sorted paths of the images under `directory`, recursively (TIFF included)."""
+    if not os.path.isdir(directory):
+        raise DataSourceError(
+            f"image folder {directory!r} does not exist or is not a folder"
+        )
+    extensions = IMAGE_EXTENSIONS + TIFF_EXTENSIONS
+    paths = []
+    for root, dirs, files in os.walk(directory, followlinks=True):
+        dirs.sort()
+        paths.extend(
+            os.path.join(root, name)
+            for name in sorted(files)
+            if name.lower().endswith(extensions) and not name.startswith(".")
+        )
+    if not paths:
+        raise DataSourceError(
+            f"no images ({', '.join(e[1:] for e in extensions)}) found under {directory!r}"
+        )
+    return paths
+
+
+def _shard(dataset, input_context):
+    if input_context is None or input_context.num_input_pipelines == 1:
+        return dataset
+    return dataset.shard(
+        input_context.num_input_pipelines, input_context.input_pipeline_id
+    )
+
+
+def folder_source(directory, input_context=None):
+    """(path, path) pairs for every image under `directory`, this pipeline's shard.
+
+    Returns:
+        (dataset, number of files in this shard, whether any file is a TIFF).
+    """
+    paths = list_image_files(directory)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        paths = paths[
+            input_context.input_pipeline_id :: input_context.num_input_pipelines
+        ]
+    has_tiff = any(p.lower().endswith(TIFF_EXTENSIONS) for p in paths)
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
+    return dataset.map(lambda p: (p, p)), len(paths), has_tiff
+
+
+def tfrecord_files(path):
+    """Shard files of a TFRecord source: a folder of `*.tfrecord*` files or a glob."""
+    pattern = os.path.join(path, "*.tfrecord*") if tf.io.gfile.isdir(path) else path
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise DataSourceError(f"no TFRecord files match {pattern!r}")
+    return files
+
+
+def tfrecord_source(path, input_context=None, shuffle=False, seed=None):
+    """(filename, bytes) pairs from TFRecord shards written by `data_pipeline.tfrecords`."""
+    files = tf.data.Dataset.from_tensor_slices(tfrecord_files(path))
+    files = _shard(files, input_context)
+    if shuffle:
+        files = files.shuffle(1024, seed=seed, reshuffle_each_iteration=True)
+    records = files.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=4,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    spec = {
+        TFRECORD_IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
+        TFRECORD_NAME_KEY: tf.io.FixedLenFeature([], tf.string, default_value=""),
+    }
+
+    def parse(record):
+        example = tf.io.parse_single_example(record, spec)
+        return example[TFRECORD_NAME_KEY], example[TFRECORD_IMAGE_KEY]
+
+    return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def tfds_name(source):
+    """The TFDS name for `imagenet`, `coco`, `cifar10`, `places365` or `tfds:NAME`."""
+    if source.startswith("tfds:"):
+        return source[len("tfds:") :]
+    if source in TFDS_ALIASES:
+        return TFDS_ALIASES[source]
+    raise DataSourceError(
+        f"unknown data source {source!r}: use folder, tfrecord, "
+        f"{', '.join(sorted(TFDS_ALIASES))} or tfds:NAME"
+    )
+
+
+def tfds_source(
+    name,
+    split="train",
+    data_dir=None,
+    manual_dir=None,
+    download=False,
+    input_context=None,
+    shuffle=False,
+    seed=None,
+):
+    """(name, encoded bytes) pairs from a TensorFlow Datasets image dataset.
+
+    Images are read undecoded (`SkipDecoding`) and go through this package's own
+    decoder, like every other source. Nothing is downloaded unless `download` is true or
+    `manual_dir` holds the archives (ImageNet's ILSVRC tars): a missing dataset is a
+    one-line error, not a long hang.
+    """
+    import tensorflow_datasets as tfds  # heavy; only TFDS sources need it
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    if download or manual_dir:
+        config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+        builder.download_and_prepare(download_config=config)
+    if "image" not in builder.info.features:
+        raise DataSourceError(f"TFDS dataset {name!r} has no 'image' feature")
+    read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
+    decoders = tfds.decode.PartialDecoding(
+        {"image": True}, decoders={"image": tfds.decode.SkipDecoding()}
+    )
+    try:
+        dataset = builder.as_dataset(
+            split=split,
+            decoders=decoders,
+            shuffle_files=shuffle,
+            read_config=read_config,
+        )
+    except AssertionError as error:  # TFDS's way of saying "not prepared"
+        raise DataSourceError(
+            f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r}: prepare it "
+            f"with `tfds build {name}`, pass --manual-dir with its archives, or --download"
+        ) from error
+    return dataset.map(lambda ex: (tf.constant(name), ex["image"]))
