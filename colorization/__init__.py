@@ -4,3 +4,12 @@ Subpackages are imported explicitly (``colorization.models``,
 ``colorization.losses``) so that importing this package stays cheap and does not
 start TensorFlow.
 """
+
+
+def __getattr__(name):
+    """`from colorization import Colorizer` without importing TensorFlow at import."""
+    if name == "Colorizer":
+        from colorization.inference import Colorizer
+
+        return Colorizer
+    raise AttributeError(f"module 'colorization' has no attribute {name!r}")

@@ -67,16 +67,38 @@ def rgb_to_lab(rgb):
     return _matmul3(f, _F_TO_LAB) + tf.constant(_LAB_BIAS, tf.float32)
 
 
-def lab_to_rgb(lab):
-    """Converts CIE Lab to sRGB in [0, 1] (out-of-gamut colours are clipped).
+def _desaturate_into_gamut(linear, luminance):
+    """Moves out-of-gamut linear RGB towards the grey of the same luminance Y.
+
+    Y is linear in linear RGB and the grey (Y, Y, Y) has the same Y, so every mix of the
+    two keeps Y, and so CIE L, exactly; the largest mix inside [0, 1]^3 is found in
+    closed form, per pixel. Clipping each channel instead would change L.
+    """
+    y = tf.clip_by_value(luminance, 0.0, 1.0)
+    above = tf.where(linear > 1.0, (1.0 - y) / tf.maximum(linear - y, 1e-12), 1.0)
+    below = tf.where(linear < 0.0, y / tf.maximum(y - linear, 1e-12), 1.0)
+    mix = tf.reduce_min(tf.minimum(above, below), axis=-1, keepdims=True)
+    return y + tf.clip_by_value(mix, 0.0, 1.0) * (linear - y)
+
+
+def lab_to_rgb(lab, keep_lightness=False):
+    """Converts CIE Lab to sRGB in [0, 1].
 
     Args:
         lab: float tensor [..., 3], L in [0, 100].
+        keep_lightness: bring out-of-gamut colours into the sRGB gamut by lowering
+            their chroma at constant L (what colorization needs: the L of the result
+            is the L of the input). If false they are clipped per channel, as
+            scikit-image does.
 
     Returns:
         float32 tensor [..., 3] in [0, 1].
     """
     lab = tf.cast(lab, tf.float32)
+    if keep_lightness:
+        lab = tf.concat(
+            [tf.clip_by_value(lab[..., :1], 0.0, C.L_MAX), lab[..., 1:]], -1
+        )
     f = _matmul3(lab - tf.constant(_LAB_BIAS, tf.float32), _LAB_TO_F)
     f = tf.maximum(f, 0.0)  # z < 0 cannot be displayed (scikit-image clips it too)
     xyz = tf.where(
@@ -84,7 +106,10 @@ def lab_to_rgb(lab):
         f * f * f,
         (f - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE,
     )
-    return linear_to_srgb(_matmul3(xyz, _XYZ_WHITE_TO_RGB))
+    linear = _matmul3(xyz, _XYZ_WHITE_TO_RGB)
+    if keep_lightness:
+        linear = _desaturate_into_gamut(linear, xyz[..., 1:2])
+    return linear_to_srgb(linear)
 
 
 def rgb_to_model(rgb):
@@ -93,7 +118,7 @@ def rgb_to_model(rgb):
     return C.normalize_l(lab[..., :1]), C.normalize_ab(lab[..., 1:])
 
 
-def model_to_rgb(l_norm, ab_norm):
+def model_to_rgb(l_norm, ab_norm, keep_lightness=False):
     """The model tensors (L_norm [..., 1], ab_norm [..., 2]) -> sRGB float in [0, 1]."""
     lab = tf.concat(
         [
@@ -102,7 +127,7 @@ def model_to_rgb(l_norm, ab_norm):
         ],
         axis=-1,
     )
-    return lab_to_rgb(lab)
+    return lab_to_rgb(lab, keep_lightness)
 
 
 def to_uint8(rgb):

@@ -2,6 +2,7 @@
 
 import io
 import os
+import zlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -32,9 +33,8 @@ def encode(image, fmt="PNG", **kwargs):
 def huge_png_header(width=100_000, height=100_000):
     """A PNG whose header claims a decompression-bomb size (its pixel data is tiny)."""
     small = encode(np.zeros((4, 4, 3), np.uint8), "PNG")
-    return (
-        small[:16] + width.to_bytes(4, "big") + height.to_bytes(4, "big") + small[24:]
-    )
+    ihdr = b"IHDR" + width.to_bytes(4, "big") + height.to_bytes(4, "big") + small[24:29]
+    return small[:12] + ihdr + zlib.crc32(ihdr).to_bytes(4, "big") + small[33:]
 
 
 @pytest.fixture

@@ -100,3 +100,24 @@ def test_model_to_rgb_inverts_rgb_to_model():
 def test_to_uint8_rounds_and_clips_instead_of_wrapping():
     values = tf.constant([-0.5, 0.0, 0.6 / 255, 0.999, 1.0, 1.7])
     assert lab.to_uint8(values).numpy().tolist() == [0, 0, 1, 255, 255, 255]
+
+
+def test_keep_lightness_brings_any_lab_into_gamut_at_constant_l():
+    rng = np.random.default_rng(0)
+    lab_values = np.concatenate(
+        [rng.uniform(0, 100, (50_000, 1)), rng.uniform(-128, 127, (50_000, 2))], -1
+    ).astype(np.float32)[:, None]
+    kept = lab.lab_to_rgb(lab_values, keep_lightness=True).numpy()
+    assert kept.min() >= 0.0 and kept.max() <= 1.0
+    np.testing.assert_allclose(
+        color.rgb2lab(kept)[..., 0], lab_values[..., 0], atol=0.01
+    )
+    in_8_bits = color.rgb2lab(lab.to_uint8(kept).numpy())[..., 0]
+    assert np.abs(in_8_bits - lab_values[..., 0]).max() < 0.5
+    clipped = color.rgb2lab(lab.lab_to_rgb(lab_values).numpy())[..., 0]
+    assert np.abs(clipped - lab_values[..., 0]).max() > 10  # what clipping would do
+    # In-gamut colours are left alone.
+    rgb = rgb_grid(15)
+    np.testing.assert_allclose(
+        lab.lab_to_rgb(color.rgb2lab(rgb), keep_lightness=True), rgb / 255.0, atol=1e-4
+    )

@@ -1,0 +1,190 @@
+"""Colorize photos of any size at full resolution: the `Colorizer` API.
+
+    from colorization import Colorizer
+    colorizer = Colorizer.load()                 # the model shipped in the package
+    rgb = colorizer.colorize("grandma.jpg")      # uint8 RGB, same size as the input
+
+The network sees a copy whose longer side is `size` (the model's training size), padded
+to a multiple of its stride; only the predicted ab is brought back to the original size
+and joined with the original, full-resolution L, so no detail of the photo is lost.
+Colours outside the sRGB gamut lose chroma at constant L, so the L of the result is the L
+of the input. The same graph (`colorize_batch`) serves this API, infer.py and the
+SavedModel of export.py.
+"""
+
+import importlib.resources
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipeline import constants as C
+from data_pipeline import image_ops, lab
+
+DEFAULT_SIZE = 256
+_STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No model at the given path, or no default model installed."""
+
+
+def default_model_path():
+    """Where the package's shipped default model lives (it may not be installed)."""
+    return str(importlib.resources.files("colorization") / "assets" / "default.keras")
+
+
+def infer_stride(model):
+    """The smallest power of two the model's input sides must be a multiple of.
+
+    Found from symbolic shapes (no computation): an input of sides 3s x 5s and 7s x 3s
+    must give an output of the same size.
+    """
+    import keras
+
+    for stride in _STRIDE_CANDIDATES:
+        try:
+            ok = all(
+                tuple(model.compute_output_spec(keras.KerasTensor((1, h, w, 1))).shape)
+                == (1, h, w, 2)
+                for h, w in ((3 * stride, 5 * stride), (7 * stride, 3 * stride))
+            )
+        except Exception:  # shape mismatches inside the model: stride too small
+            ok = False
+        if ok:
+            return stride
+    raise ValueError(
+        f"model {model.name!r} does not map L (1, H, W, 1) to ab (1, H, W, 2)"
+    )
+
+
+def _load_keras_model(path):
+    import keras
+
+    import colorization.models  # noqa: F401  (registers the custom layers)
+
+    if not os.path.isfile(path):
+        raise ModelNotFoundError(f"model file {path!r} does not exist")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:
+        raise ValueError(f"cannot load model {path!r}: {error}") from error
+
+
+def _training_size(path):
+    """The image size a model was trained at, from the config.json train.py wrote."""
+    for candidate in (
+        os.path.splitext(path)[0] + ".json",
+        os.path.join(os.path.dirname(path), "config.json"),
+    ):
+        if os.path.isfile(candidate):
+            with open(candidate, encoding="utf-8") as f:
+                config = json.load(f)
+            size = config.get("image_size") or config.get("data", {}).get("image_size")
+            if isinstance(size, int):
+                return size
+    return None
+
+
+def colorize_batch(models, rgb, size, stride):
+    """Colorizes a batch of same-size images in TensorFlow ops (graph-safe).
+
+    Args:
+        models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their
+            predictions are averaged (the Klefbom-Mjoberg ensemble).
+        rgb: float32 (N, H, W, 3) in [0, 1]; grey images have three equal channels.
+        size: longer side of the copy the network sees.
+        stride: the networks' stride (the copy is padded to a multiple of it).
+
+    Returns:
+        float32 (N, H, W, 3) sRGB in [0, 1], with the L of the input.
+    """
+    shape = tf.shape(rgb)
+    height, width = shape[1], shape[2]
+    lightness = lab.rgb_to_lab(rgb)[..., :1]  # (N, H, W, 1), full resolution
+    small_h, small_w = image_ops.fit_size(height, width, size)
+    downscale = tf.maximum(height, width) > size
+    small = tf.cond(
+        downscale,
+        lambda: tf.image.resize(lightness, [small_h, small_w], method="area"),
+        lambda: tf.image.resize(lightness, [small_h, small_w], method="bicubic"),
+    )
+    padded_h = -(-small_h // stride) * stride
+    padded_w = -(-small_w // stride) * stride
+    l_norm = tf.pad(
+        C.normalize_l(tf.clip_by_value(small, 0.0, C.L_MAX)),
+        [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
+        constant_values=C.PAD_L_NORM,
+    )  # (N, h', w', 1), black padding as in training
+    ab_norm = tf.add_n(
+        [tf.cast(model(l_norm, training=False), tf.float32) for model in models]
+    )
+    ab_norm = ab_norm / len(models)
+    ab_norm = ab_norm[:, :small_h, :small_w]
+    ab = C.denormalize_ab(tf.image.resize(ab_norm, [height, width], method="bilinear"))
+    return lab.lab_to_rgb(tf.concat([lightness, ab], -1), keep_lightness=True)
+
+
+class Colorizer:
+    """One model, or several whose ab predictions are averaged.
+
+    Args:
+        models: Keras models mapping L_norm to ab_norm.
+        size: longer side of the copy the network sees (default: the training size).
+        stride: input sides are padded to a multiple of it (default: found from the model).
+    """
+
+    def __init__(self, models, size=None, stride=None):
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("a Colorizer needs at least one model")
+        self.size = size or DEFAULT_SIZE
+        self.stride = stride or max(infer_stride(m) for m in self.models)
+        self._run = tf.function(
+            lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride),
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
+        )
+
+    @classmethod
+    def load(cls, path=None, size=None):
+        """Loads a `.keras` model, a list of them (an ensemble), or the shipped default.
+
+        Raises:
+            ModelNotFoundError: the file does not exist, or no default is installed.
+        """
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path or [])
+        if not paths:
+            default = default_model_path()
+            if not os.path.isfile(default):
+                raise ModelNotFoundError(
+                    "no default model is installed in this package yet; pass a trained "
+                    "model with --model PATH (train one with train.py)"
+                )
+            paths = [default]
+        paths = [os.fspath(p) for p in paths]
+        models = [_load_keras_model(p) for p in paths]
+        return cls(models, size=size or _training_size(paths[0]))
+
+    def colorize_float(self, rgb):
+        """float32 RGB (N, H, W, 3) or (H, W, 3) in [0, 1] -> float32 RGB, same shape."""
+        rgb = np.asarray(rgb, np.float32)
+        single = rgb.ndim == 3
+        result = self._run(rgb[None] if single else rgb).numpy()
+        return result[0] if single else result
+
+    def colorize(self, image):
+        """Colorizes a photo and returns uint8 RGB of the same height and width.
+
+        Args:
+            image: a path, or a NumPy array: (H, W) grey, (H, W, 1), (H, W, 3) RGB or
+                (H, W, 4) RGBA, uint8, uint16 or float in [0, 1]. Colour in the input
+                is discarded (only its L is used), so colour photos are re-colorized.
+        """
+        from colorization import image_io
+
+        if isinstance(image, (str, os.PathLike)):
+            rgb = image_io.read_image(os.fspath(image)).rgb
+        else:
+            rgb = image_io.to_float_rgb(np.asarray(image))
+        return image_io.to_uint8(self.colorize_float(rgb))

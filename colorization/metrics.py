@@ -1,0 +1,74 @@
+"""Colorization metrics on uint8 RGB images (NumPy in, Python floats out).
+
+psnr, ssim                   RGB fidelity to the true colour photo
+colourfulness                Hasler and Suesstrunk (2003), of one image
+ab_histograms / histogram_intersection
+                             overlap of the a and b distributions (the
+                             Studienarbeit's metric: sum of min of two histograms)
+ab_error_auc                 Zhang et al. (2016): area under the curve of the share
+                             of pixels whose ab error is within t, t = 0..150
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipeline import lab
+
+AB_BINS = np.arange(-128, 129, 1.0)  # 256 bins of one Lab unit
+AUC_THRESHOLDS = np.arange(0, 151, 1.0)
+
+
+def psnr(truth, prediction):
+    """Peak signal-to-noise ratio of uint8 RGB images, in dB (inf if identical)."""
+    error = np.mean((truth.astype(np.float64) - prediction.astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
+def ssim(truth, prediction):
+    """Structural similarity of uint8 RGB images (TensorFlow's, 11x11 Gaussian window)."""
+    if min(truth.shape[:2]) < 11:
+        return float("nan")
+    return float(
+        tf.image.ssim(tf.constant(truth), tf.constant(prediction), max_val=255)
+    )
+
+
+def colourfulness(rgb):
+    """Hasler and Suesstrunk's colourfulness M of a uint8 RGB image."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    sigma = np.sqrt(rg.std() ** 2 + yb.std() ** 2)
+    mu = np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    return float(sigma + 0.3 * mu)
+
+
+def ab_channels(rgb):
+    """The a and b channels of a uint8 RGB image, float32 (H, W, 2)."""
+    return lab.rgb_to_lab(rgb).numpy()[..., 1:]
+
+
+def ab_histograms(ab):
+    """Counts of a and of b in one-unit bins over [-128, 128): two arrays of 256."""
+    return (
+        np.histogram(ab[..., 0], AB_BINS)[0].astype(np.float64),
+        np.histogram(ab[..., 1], AB_BINS)[0].astype(np.float64),
+    )
+
+
+def histogram_intersection(counts, reference_counts):
+    """Sum of the minimum of two normalised histograms: 1 for equal distributions."""
+    p = counts / max(counts.sum(), 1.0)
+    q = reference_counts / max(reference_counts.sum(), 1.0)
+    return float(np.minimum(p, q).sum())
+
+
+def ab_error_auc(ab_truth, ab_prediction):
+    """Area under the curve of the share of pixels with ab error <= t, t in 0..150.
+
+    Normalised to [0, 1]: 1 means every pixel's ab is exact.
+    """
+    error = np.sqrt(((ab_truth - ab_prediction) ** 2).sum(-1)).ravel()
+    error.sort()
+    within = np.searchsorted(error, AUC_THRESHOLDS, side="right") / error.size
+    return float(np.mean((within[1:] + within[:-1]) / 2))  # trapezoids on a unit grid

@@ -1,0 +1,106 @@
+"""Colorizer: any size and layout at full resolution, L kept, ensembles."""
+
+import numpy as np
+import pytest
+from skimage import color
+
+from colorization.inference import Colorizer, ModelNotFoundError, infer_stride
+from tests.conftest import photo
+from tests.inference_helpers import constant_ab_model, tiny_unet
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return Colorizer([tiny_unet()], size=64)
+
+
+def test_stride_is_found_from_the_model():
+    assert infer_stride(tiny_unet()) == 4
+    assert infer_stride(constant_ab_model(0.1, 0.1, stride=8)) == 8
+
+
+@pytest.mark.parametrize(
+    "shape", [(333, 517), (8, 8), (20, 4000), (4000, 20), (1, 1), (64, 64)]
+)
+def test_any_size_comes_back_at_full_resolution_with_its_l(colorizer, shape):
+    rng = np.random.default_rng(0)
+    gray = (
+        photo("astronaut", (shape[1], shape[0]))[..., 0]
+        if min(shape) > 1
+        else rng.integers(0, 255, shape, np.uint8)
+    )
+    result = colorizer.colorize(gray)
+    assert result.shape == shape + (3,) and result.dtype == np.uint8
+    l_in = color.rgb2lab(np.stack([gray] * 3, -1))[..., 0]
+    assert np.abs(color.rgb2lab(result)[..., 0] - l_in).max() < 0.5
+
+
+def test_rgb_input_is_recolorized_from_its_l_only(colorizer):
+    rgb = photo("coffee", (120, 90))
+    gray = (color.rgb2gray(rgb) * 255).round().astype(np.uint8)
+    from_rgb = colorizer.colorize(rgb)
+    l_rgb = color.rgb2lab(rgb)[..., 0]
+    assert np.abs(color.rgb2lab(from_rgb)[..., 0] - l_rgb).max() < 0.5
+    assert from_rgb.shape == rgb.shape and not np.array_equal(
+        from_rgb, colorizer.colorize(gray)
+    )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.full((20, 30), 40000, np.uint16),
+        np.full((20, 30, 1), 128, np.uint8),
+        np.full((20, 30, 4), 128, np.uint8),
+        np.full((20, 30, 3), 0.5, np.float32),
+    ],
+    ids=["gray16", "gray1ch", "rgba", "float"],
+)
+def test_input_layouts(colorizer, image):
+    assert colorizer.colorize(image).shape == (20, 30, 3)
+
+
+def test_ensemble_averages_the_predicted_ab():
+    ensemble = Colorizer(
+        [constant_ab_model(0.2, -0.1), constant_ab_model(0.0, 0.3)], size=32
+    )
+    gray = np.full((16, 24), 128, np.uint8)
+    lab = color.rgb2lab(
+        ensemble.colorize_float(gray.astype(np.float32)[..., None].repeat(3, -1) / 255)
+    )
+    np.testing.assert_allclose(lab[..., 1].mean(), 0.1 * 128, atol=0.3)
+    np.testing.assert_allclose(lab[..., 2].mean(), 0.1 * 128, atol=0.3)
+
+
+def test_batch_equals_single_images(colorizer):
+    images = (
+        np.stack([photo("astronaut", (40, 30)), photo("chelsea", (40, 30))]).astype(
+            np.float32
+        )
+        / 255
+    )
+    batch = colorizer.colorize_float(images)
+    np.testing.assert_allclose(batch[1], colorizer.colorize_float(images[1]), atol=1e-5)
+
+
+def test_missing_models_have_clear_errors(tmp_path, monkeypatch):
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        Colorizer.load(str(tmp_path / "nope.keras"))
+    monkeypatch.setattr(
+        "colorization.inference.default_model_path",
+        lambda: str(tmp_path / "none.keras"),
+    )
+    with pytest.raises(
+        ModelNotFoundError, match="no default model is installed.*--model"
+    ):
+        Colorizer.load()
+    (tmp_path / "junk.keras").write_text("not a model")
+    with pytest.raises(ValueError, match="cannot load model"):
+        Colorizer.load(str(tmp_path / "junk.keras"))
+
+
+def test_load_reads_the_training_size_from_config_json(tmp_path):
+    tiny_unet().save(tmp_path / "model.keras")
+    (tmp_path / "config.json").write_text('{"data": {"image_size": 96}}')
+    loaded = Colorizer.load(str(tmp_path / "model.keras"))
+    assert loaded.size == 96 and loaded.stride == 4
