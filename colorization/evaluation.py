@@ -64,7 +64,7 @@ def evaluate_paths(colorizer, paths, progress=True):
         truth_ab = metrics.ab_channels(truth)
         row = {"path": path, "truth_colourfulness": metrics.colourfulness(truth)}
         for name, result in (
-            ("model", image_io.to_uint8(colorizer.colorize_float(data.rgb))),
+            ("model", colorizer.colorize_array(data.rgb)),
             ("baseline", colourless(truth)),
         ):
             scores, hist = _scores(truth, result, truth_ab)

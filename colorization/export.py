@@ -17,15 +17,13 @@ import shutil
 import tensorflow as tf
 
 from colorization.inference import colorize_batch
-from data_pipeline import decode, lab
+from data_pipeline import decode
 
 
-def _to_rgb_float(images):
-    """uint8 [N, H, W, C] with C in {1, 3, 4} -> float32 RGB [N, H, W, 3] in [0, 1]."""
-    images = tf.cast(images, tf.float32) / 255.0
-    channels = tf.shape(images)[-1]
+def _to_rgb(images):
+    """uint8 [N, H, W, C] with C in {1, 3, 4} -> uint8 RGB [N, H, W, 3]."""
     rgb = tf.cond(
-        channels < 3,
+        tf.shape(images)[-1] < 3,
         lambda: tf.repeat(images[..., :1], 3, axis=-1),
         lambda: images[..., :3],
     )
@@ -55,16 +53,11 @@ def export_saved_model(colorizer, out_dir):
         ]
     )
     def serving_default(images):
-        return {
-            "rgb": lab.to_uint8(
-                colorize_batch(models, _to_rgb_float(images), size, stride)
-            )
-        }
+        return {"rgb": colorize_batch(models, _to_rgb(images), size, stride)}
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="contents")])
     def colorize_encoded(contents):
-        image = tf.cast(decode.decode_rgb(contents), tf.float32)[None] / 255.0
-        rgb = lab.to_uint8(colorize_batch(models, image, size, stride))[0]
+        rgb = colorize_batch(models, decode.decode_rgb(contents)[None], size, stride)[0]
         return {"rgb": rgb, "png": tf.io.encode_png(rgb)}
 
     archive = keras.export.ExportArchive()

@@ -146,13 +146,9 @@ def colorize_files(
     def run(shape):
         group = pending.pop(shape)
         rgb = np.stack([data.rgb for _, data in group])
-        colored = image_io.to_uint8(colorizer.colorize_float(rgb))
+        colored = colorizer.colorize_array(rgb)
         for (job, data), result in zip(group, colored):
-            gray = (
-                image_io.to_uint8(np.repeat(_luma(data.rgb)[..., None], 3, -1))
-                if compare
-                else None
-            )
+            gray = _grey(data.rgb) if compare else None
             try:
                 _write(job, result, data.alpha, gray, compare)
                 report.done.append(job.target)
@@ -184,13 +180,8 @@ def colorize_files(
     return report
 
 
-def _luma(rgb):
-    """The grey the network saw: sRGB of the input's L with no colour."""
-    from data_pipeline import lab
+def _grey(rgb):
+    """What the network saw: the input's L with no colour, uint8 RGB."""
+    from colorization.evaluation import colourless
 
-    lightness = lab.rgb_to_lab(rgb)[..., :1]
-    return lab.lab_to_rgb(
-        np.concatenate(
-            [lightness, np.zeros_like(lightness), np.zeros_like(lightness)], -1
-        )
-    ).numpy()[..., 0]
+    return colourless(rgb)

@@ -33,14 +33,16 @@ class ImageError(ValueError):
 
 @dataclasses.dataclass
 class ImageData:
-    """A decoded photo: float32 RGB (H, W, 3) in [0, 1] and its alpha, if any."""
+    """A decoded photo: RGB (H, W, 3), uint8 for 8-bit files and float32 in [0, 1] for
+    16-bit and float ones (their precision is kept), and its alpha, if any."""
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
 
 
-def to_float_rgb(array):
-    """A NumPy image of any common layout and dtype -> float32 RGB (H, W, 3) in [0, 1]."""
+def to_rgb(array):
+    """A NumPy image of any common layout -> RGB (H, W, 3): uint8 stays uint8, any other
+    dtype becomes float32 in [0, 1]."""
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[2] in (2, 4):
         array = array[..., :-1]  # drop alpha
@@ -53,7 +55,7 @@ def to_float_rgb(array):
             f"expected a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {array.shape}"
         )
     if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
+        return array
     if array.dtype == np.uint16:
         return array.astype(np.float32) / 65535.0
     if array.dtype == bool:
@@ -64,8 +66,11 @@ def to_float_rgb(array):
 
 
 def to_uint8(rgb):
-    """Float RGB in [0, 1] -> uint8 with rounding and clipping (never wraps)."""
-    return np.clip(np.round(np.asarray(rgb) * 255.0), 0, 255).astype(np.uint8)
+    """RGB as uint8: float in [0, 1] is rounded and clipped (never wraps)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return rgb
+    return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
 def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
@@ -111,14 +116,14 @@ def _to_image_data(image):
         mode = image.mode
     if mode.startswith("I;16") or mode == "I":
         values = np.asarray(image).astype(np.float32)
-        return ImageData(to_float_rgb(np.clip(values / 65535.0, 0.0, 1.0)), alpha)
+        return ImageData(to_rgb(np.clip(values / 65535.0, 0.0, 1.0)), alpha)
     if mode == "F":
         values = np.asarray(image, np.float32)
         scale = 255.0 if values.max(initial=0.0) > 1.0 else 1.0
-        return ImageData(to_float_rgb(values / scale), alpha)
+        return ImageData(to_rgb(values / scale), alpha)
     if mode in ("1", "L"):
-        return ImageData(to_float_rgb(np.asarray(image.convert("L"))), alpha)
-    return ImageData(to_float_rgb(np.asarray(image.convert("RGB"))), alpha)
+        return ImageData(to_rgb(np.asarray(image.convert("L"))), alpha)
+    return ImageData(to_rgb(np.asarray(image.convert("RGB"))), alpha)
 
 
 def output_format(path):

@@ -23,6 +23,7 @@ from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
 
 DEFAULT_SIZE = 256
+_CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
 _STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
@@ -87,43 +88,74 @@ def _training_size(path):
     return None
 
 
+@tf.function(jit_compile=True)
+def _recombine_chunk(rgb, ab):
+    """Full-resolution L of `rgb` [C, 3] joined with `ab` [C, 2] -> uint8 RGB [C, 3].
+
+    One fused XLA kernel of a fixed shape, so it compiles once for every image size.
+    """
+    lightness = lab.rgb_to_lab(rgb)[..., :1]
+    return lab.to_uint8(
+        lab.lab_to_rgb(tf.concat([lightness, ab], -1), keep_lightness=True)
+    )
+
+
+def _recombine(rgb, ab):
+    """`_recombine_chunk` over every pixel of rgb [N, H, W, 3] and ab [N, H, W, 2]."""
+    shape = tf.shape(rgb)
+    count = shape[0] * shape[1] * shape[2]
+    chunks = (count + _CHUNK - 1) // _CHUNK
+    padding = [[0, chunks * _CHUNK - count], [0, 0]]
+    rgb = tf.reshape(tf.pad(tf.reshape(rgb, [-1, 3]), padding), [chunks, _CHUNK, 3])
+    ab = tf.reshape(tf.pad(tf.reshape(ab, [-1, 2]), padding), [chunks, _CHUNK, 2])
+    result = tf.map_fn(
+        lambda pair: _recombine_chunk(pair[0], pair[1]),
+        (rgb, ab),
+        fn_output_signature=tf.uint8,
+        parallel_iterations=2,
+    )
+    return tf.reshape(
+        tf.reshape(result, [-1, 3])[:count], tf.concat([shape[:3], [3]], 0)
+    )
+
+
 def colorize_batch(models, rgb, size, stride):
     """Colorizes a batch of same-size images in TensorFlow ops (graph-safe).
 
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their
             predictions are averaged (the Klefbom-Mjoberg ensemble).
-        rgb: float32 (N, H, W, 3) in [0, 1]; grey images have three equal channels.
+        rgb: (N, H, W, 3) uint8, or float32 in [0, 1]; grey images have three equal
+            channels.
         size: longer side of the copy the network sees.
         stride: the networks' stride (the copy is padded to a multiple of it).
 
     Returns:
-        float32 (N, H, W, 3) sRGB in [0, 1], with the L of the input.
+        uint8 (N, H, W, 3) sRGB with the L of the input.
     """
     shape = tf.shape(rgb)
     height, width = shape[1], shape[2]
-    lightness = lab.rgb_to_lab(rgb)[..., :1]  # (N, H, W, 1), full resolution
+    scale = 255.0 if rgb.dtype == tf.uint8 else 1.0
     small_h, small_w = image_ops.fit_size(height, width, size)
-    downscale = tf.maximum(height, width) > size
     small = tf.cond(
-        downscale,
-        lambda: tf.image.resize(lightness, [small_h, small_w], method="area"),
-        lambda: tf.image.resize(lightness, [small_h, small_w], method="bicubic"),
+        tf.maximum(height, width) > size,
+        lambda: tf.image.resize(rgb, [small_h, small_w], method="area"),
+        lambda: tf.image.resize(rgb, [small_h, small_w], method="bicubic"),
     )
+    small = tf.clip_by_value(small / scale, 0.0, 1.0)
     padded_h = -(-small_h // stride) * stride
     padded_w = -(-small_w // stride) * stride
     l_norm = tf.pad(
-        C.normalize_l(tf.clip_by_value(small, 0.0, C.L_MAX)),
+        C.normalize_l(lab.rgb_to_lab(small)[..., :1]),
         [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
         constant_values=C.PAD_L_NORM,
     )  # (N, h', w', 1), black padding as in training
-    ab_norm = tf.add_n(
-        [tf.cast(model(l_norm, training=False), tf.float32) for model in models]
-    )
-    ab_norm = ab_norm / len(models)
-    ab_norm = ab_norm[:, :small_h, :small_w]
+    predictions = [
+        tf.cast(model(l_norm, training=False), tf.float32) for model in models
+    ]
+    ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
     ab = C.denormalize_ab(tf.image.resize(ab_norm, [height, width], method="bilinear"))
-    return lab.lab_to_rgb(tf.concat([lightness, ab], -1), keep_lightness=True)
+    return _recombine(rgb, ab)
 
 
 class Colorizer:
@@ -141,10 +173,13 @@ class Colorizer:
             raise ValueError("a Colorizer needs at least one model")
         self.size = size or DEFAULT_SIZE
         self.stride = stride or max(infer_stride(m) for m in self.models)
-        self._run = tf.function(
-            lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride),
-            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
-        )
+        run = lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)  # noqa: E731
+        self._run = {
+            dtype: tf.function(
+                run, input_signature=[tf.TensorSpec([None, None, None, 3], dtype)]
+            )
+            for dtype in (tf.uint8, tf.float32)
+        }
 
     @classmethod
     def load(cls, path=None, size=None):
@@ -166,11 +201,13 @@ class Colorizer:
         models = [_load_keras_model(p) for p in paths]
         return cls(models, size=size or _training_size(paths[0]))
 
-    def colorize_float(self, rgb):
-        """float32 RGB (N, H, W, 3) or (H, W, 3) in [0, 1] -> float32 RGB, same shape."""
-        rgb = np.asarray(rgb, np.float32)
+    def colorize_array(self, rgb):
+        """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB."""
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8:
+            rgb = rgb.astype(np.float32)
         single = rgb.ndim == 3
-        result = self._run(rgb[None] if single else rgb).numpy()
+        result = self._run[tf.as_dtype(rgb.dtype)](rgb[None] if single else rgb).numpy()
         return result[0] if single else result
 
     def colorize(self, image):
@@ -186,5 +223,5 @@ class Colorizer:
         if isinstance(image, (str, os.PathLike)):
             rgb = image_io.read_image(os.fspath(image)).rgb
         else:
-            rgb = image_io.to_float_rgb(np.asarray(image))
-        return image_io.to_uint8(self.colorize_float(rgb))
+            rgb = image_io.to_rgb(np.asarray(image))
+        return self.colorize_array(rgb)

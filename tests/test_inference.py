@@ -65,22 +65,18 @@ def test_ensemble_averages_the_predicted_ab():
         [constant_ab_model(0.2, -0.1), constant_ab_model(0.0, 0.3)], size=32
     )
     gray = np.full((16, 24), 128, np.uint8)
-    lab = color.rgb2lab(
-        ensemble.colorize_float(gray.astype(np.float32)[..., None].repeat(3, -1) / 255)
-    )
+    lab = color.rgb2lab(ensemble.colorize_array(gray[..., None].repeat(3, -1)))
     np.testing.assert_allclose(lab[..., 1].mean(), 0.1 * 128, atol=0.3)
     np.testing.assert_allclose(lab[..., 2].mean(), 0.1 * 128, atol=0.3)
 
 
-def test_batch_equals_single_images(colorizer):
-    images = (
-        np.stack([photo("astronaut", (40, 30)), photo("chelsea", (40, 30))]).astype(
-            np.float32
-        )
-        / 255
-    )
-    batch = colorizer.colorize_float(images)
-    np.testing.assert_allclose(batch[1], colorizer.colorize_float(images[1]), atol=1e-5)
+def test_batch_equals_single_images_and_float_input(colorizer):
+    images = np.stack([photo("astronaut", (40, 30)), photo("chelsea", (40, 30))])
+    batch = colorizer.colorize_array(images)
+    assert batch.dtype == np.uint8 and batch.shape == (2, 30, 40, 3)
+    assert np.abs(batch[1].astype(int) - colorizer.colorize_array(images[1])).max() <= 1
+    as_float = colorizer.colorize_array(images[1].astype(np.float32) / 255)
+    assert np.abs(as_float.astype(int) - batch[1]).max() <= 1
 
 
 def test_missing_models_have_clear_errors(tmp_path, monkeypatch):
