@@ -27,6 +27,7 @@ from data_pipeline import constants as C
 
 _INTERPOLATION = {"bicubic": 2, "bilinear": 1, "area": 3, "nearest": 0}  # cv2.INTER_*
 _STOP = None
+_MAX_PIXELS = 80_000_000
 # Status names shared with data_pipeline.stats (kept here so workers need no TF).
 _COUNTS = ("ok", "grayscale", "not_an_image", "too_large", "unreadable")
 
@@ -46,7 +47,7 @@ def load_example(
     min_chroma=4.0,
     min_colour_fraction=0.02,
     skip_grayscale=True,
-    max_pixels=80_000_000,
+    max_pixels=_MAX_PIXELS,
 ):
     """Encoded image bytes -> ((L_norm, ab_norm, mask) or None, status name).
 
@@ -100,6 +101,9 @@ def _coordinator(paths, chunk_size, seed, shuffle, epochs, tasks, num_workers):
 
 
 def _worker(tasks, results, options):
+    # OpenCV then refuses oversized images from their header, before allocating them.
+    limit = options.get("max_pixels", _MAX_PIXELS)
+    os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(limit)
     import cv2
 
     cv2.setNumThreads(1)
