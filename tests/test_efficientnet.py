@@ -179,3 +179,28 @@ def test_chelsea_is_a_cat(converted):
     x = preprocess_input(photo("chelsea", (224, 224))[None])
     logits = np.asarray(converted(x, training=False))[0]
     assert 281 <= int(np.argmax(logits)) <= 285  # the ImageNet cats
+
+
+def test_effnet_unet_loads_the_encoder_weights_and_maps_l_to_ab(tmp_path):
+    from colorization.models import ModelConfig, build_generator
+    from colorization.models.efficientnet_lite import build_efficientnet_lite0
+
+    source = build_efficientnet_lite0()
+    path = str(tmp_path / "lite0.weights.h5")
+    source.save_weights(path)
+    model = build_generator(
+        ModelConfig("effnet_unet", base_filters=2, encoder_weights=path)
+    )
+    encoder = model.get_layer("efficientnet_lite0_encoder")
+    np.testing.assert_allclose(
+        encoder.get_layer("blocks_3_depthwise_conv").get_weights()[0],
+        source.get_layer("blocks_3_depthwise_conv").get_weights()[0],
+    )
+    stem = encoder.get_layer("conv_stem").get_weights()[0]
+    np.testing.assert_allclose(
+        stem,
+        source.get_layer("conv_stem").get_weights()[0].sum(2, keepdims=True),
+        rtol=1e-6,
+    )
+    out = model(np.zeros((1, 64, 96, 1), np.float32))
+    assert out.shape == (1, 64, 96, 2)

@@ -45,6 +45,7 @@ CASES = {
     ),
     "ehrenberg_unet": ModelConfig("ehrenberg_unet", base_filters=4, depth=3),
     "resnet18_unet": ModelConfig("resnet18_unet", base_filters=4),
+    "effnet_unet": ModelConfig("effnet_unet", base_filters=2),
     "patchgan": ModelConfig("patchgan", base_filters=4, depth=2),
     "patchgan_spectral": ModelConfig(
         "patchgan", base_filters=4, depth=2, norm="spectral", power_iterations=2
@@ -216,6 +217,7 @@ def test_strides_and_minimum_sizes():
         "resnet_generator": 4,
         "ehrenberg_unet": 32,
         "resnet18_unet": 8,
+        "effnet_unet": 32,
         "patchgan": 8,
         "pixel": 8,
     }

@@ -73,6 +73,14 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
         "output_channels": 2,
         "encoder_weights": None,
     },
+    # U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder (the default model).
+    "effnet_unet": {
+        "base_filters": 16,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+        "encoder_weights": None,
+    },
     # 70x70 PatchGAN on concat(L, ab).
     "patchgan": {
         "base_filters": 64,

@@ -6,6 +6,7 @@ from colorization.models.config import (
     ModelConfig,
 )
 from colorization.models.discriminators import build_patchgan, build_pixel_discriminator
+from colorization.models.effnet_unet import build_effnet_unet
 from colorization.models.generators import build_residual_unet, build_resnet_generator
 from colorization.models.resnet18 import build_resnet18_unet
 from colorization.models.unet import (
@@ -21,6 +22,7 @@ GENERATORS = {
     "resnet_generator": build_resnet_generator,
     "ehrenberg_unet": build_ehrenberg_unet,
     "resnet18_unet": build_resnet18_unet,
+    "effnet_unet": build_effnet_unet,
 }
 DISCRIMINATORS = {
     "patchgan": build_patchgan,
@@ -91,6 +93,8 @@ def model_stride(cfg):
     cfg = _as_config(cfg, {})
     if cfg.name == "resnet18_unet":
         return 8
+    if cfg.name == "effnet_unet":
+        return 32
     return 2**cfg.depth
 
 

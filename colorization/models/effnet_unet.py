@@ -1,0 +1,52 @@
+"""A U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder.
+
+Every strong colorizer (Zhang, Iizuka, Larsson, DDColor, DeOldify) stands on an encoder
+pretrained on ImageNet: it already knows what is sky, skin or grass. The encoder is
+EfficientNet-Lite0 (`efficientnet_lite.py`) on the L channel, its stem kernel summed
+over RGB so the converted ImageNet weights see the grey image as they saw colour ones;
+the decoder upsamples (bilinear) and joins the encoder's features at strides 16, 8, 4
+and 2 and, at full resolution, the L input itself.
+"""
+
+import keras
+
+from colorization.models.blocks import conv_norm_act, tanh_output
+from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
+
+DECODER_WIDTHS = (16, 8, 4, 2, 1)  # x base_filters, at strides 16, 8, 4, 2, 1
+
+
+def decoder_block(x, skip, filters, *, name, norm):
+    """Upsample x2 (bilinear), concatenate the skip, two conv3x3-norm-ReLU."""
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(x)
+    x = keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
+    x = conv_norm_act(x, filters, 3, name=f"{name}_a", norm=norm)
+    return conv_norm_act(x, filters, 3, name=f"{name}_b", norm=norm)
+
+
+def build_effnet_unet(cfg):
+    """EfficientNet-Lite0 encoder + U-Net decoder (about 6.2M parameters at 16 filters).
+
+    Args:
+        cfg: A resolved `ModelConfig` named "effnet_unet"; `encoder_weights` is a
+            `.weights.h5` file written by `python -m colorization.convert_efficientnet`
+            (random initialisation if None).
+
+    Returns:
+        The functional `keras.Model` mapping L_norm (batch, H, W, 1) to ab_norm
+        (batch, H, W, 2); H and W multiples of 32.
+    """
+    inputs = keras.Input((None, None, cfg.input_channels), name="L")
+    encoder = build_efficientnet_lite0_encoder(
+        (None, None, cfg.input_channels), weights=cfg.encoder_weights
+    )
+    features = encoder(inputs)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
+    x = features[-1]  # (batch, H / 32, W / 32, 320)
+    skips = list(reversed(features[:-1])) + [inputs]
+    for level, (skip, width) in enumerate(zip(skips, DECODER_WIDTHS)):
+        x = decoder_block(
+            x, skip, width * cfg.base_filters, name=f"dec{level + 1}", norm=cfg.norm
+        )
+    # (batch, H, W, base_filters)
+    x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
+    return keras.Model(inputs, tanh_output(x), name="effnet_unet")
