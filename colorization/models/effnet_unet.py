@@ -5,7 +5,7 @@ pretrained on ImageNet: it already knows what is sky, skin or grass. The encoder
 EfficientNet-Lite0 (`efficientnet_lite.py`) on the L channel, its stem kernel summed
 over RGB so the converted ImageNet weights see the grey image as they saw colour ones;
 the decoder upsamples (bilinear) and joins the encoder's features at strides 16, 8, 4
-and 2 and, at full resolution, the L input itself.
+and 2, and predicts ab at half resolution.
 """
 
 import keras
@@ -13,7 +13,7 @@ import keras
 from colorization.models.blocks import conv_norm_act, tanh_output
 from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
 
-DECODER_WIDTHS = (16, 8, 4, 2, 1)  # x base_filters, at strides 16, 8, 4, 2, 1
+DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
 
 
 def decoder_block(x, skip, filters, *, name, norm):
@@ -42,11 +42,12 @@ def build_effnet_unet(cfg):
     )
     features = encoder(inputs)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
     x = features[-1]  # (batch, H / 32, W / 32, 320)
-    skips = list(reversed(features[:-1])) + [inputs]
-    for level, (skip, width) in enumerate(zip(skips, DECODER_WIDTHS)):
+    for level, (skip, width) in enumerate(zip(reversed(features[:-1]), DECODER_WIDTHS)):
         x = decoder_block(
             x, skip, width * cfg.base_filters, name=f"dec{level + 1}", norm=cfg.norm
         )
-    # (batch, H, W, base_filters)
+    # (batch, H / 2, W / 2, 2 * base_filters): colour is smooth, so ab is predicted at
+    # half resolution (Zhang et al. predict at a quarter) and upsampled.
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")
