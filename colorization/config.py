@@ -25,7 +25,12 @@ PRECISIONS = ("auto", "off", "bf16", "fp16")
 STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
 JIT_MODES = ("auto", "on", "off")
 # The validation split of each TFDS source (folders and TFRecords need --val-dir).
-VAL_SPLITS = {"imagenet": "validation", "coco": "validation", "places365": "validation"}
+VAL_SPLITS = {
+    "imagenet": "validation",
+    "coco": "validation",
+    "places365": "validation",
+    "cifar10": "test",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +95,7 @@ class TrainConfig:
         strategy: "auto", "one", "mirrored", "multiworker" or "tpu".
         jit: XLA compilation of the step: "auto" (off on CPU), "on", "off".
         val_steps: Validation batches per epoch; None: the whole validation set.
-        image_grid_size: Validation images shown in the sample grid.
+        image_grid_size: Validation images in the sample grid (at most one batch).
         save_every_steps: Also save the last checkpoint every this many steps.
     """
 
@@ -273,3 +278,250 @@ def validate(config: ExperimentConfig) -> None:
         )
     if size % model_stride(disc):
         raise ValueError(f"image_size {size} is not a multiple of {disc.name}'s stride")
+
+
+def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | None:
+    """The validation DataConfig that goes with training `data`.
+
+    Args:
+        data: The training data.
+        val_dir: A folder (or TFRecord folder) of validation images, if any.
+
+    Returns:
+        A DataConfig without augmentation, or None when there is no validation data
+        (a folder source without `val_dir`, or a TFDS name without a known split).
+    """
+    common = {"augment": "none", "download": data.download, "seed": data.seed}
+    if val_dir:
+        source = "tfrecord" if data.source == "tfrecord" else "folder"
+        return _data_config(
+            **{
+                **_fields(data),
+                **common,
+                "source": source,
+                "data_dir": val_dir,
+                "split": "train",
+            }
+        )
+    if data.source in VAL_SPLITS:
+        return dataclasses.replace(data, split=VAL_SPLITS[data.source], **common)
+    return None
+
+
+def _fields(obj):
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def _experiment(name, data, generator, train, loss=None, discriminator=None):
+    data = _data_config(**{"image_size": 256, **data})
+    return ExperimentConfig(
+        name=name,
+        data=data,
+        val_data=val_data_for(data),
+        generator=ModelConfig(**generator),
+        discriminator=ModelConfig(**discriminator) if discriminator else None,
+        loss=LossConfig(**(loss or {})),
+        train=TrainConfig(**train),
+    )
+
+
+def _studienarbeit(recon):
+    return lambda: _experiment(
+        f"studienarbeit-{recon}",
+        {"source": "imagenet", "resize_method": "bicubic"},
+        {"name": "unet", "base_filters": 64},
+        {"lr": 3e-4, "batch_size": 8, "epochs": 4},
+        {"recon": recon},
+    )
+
+
+def zhu_gan():
+    """Zhu: residual U-Net + 70x70 PatchGAN, BCE + 100 L1, 20 epochs pretraining."""
+    return _experiment(
+        "zhu-gan",
+        {"source": "imagenet", "augment": "shorter_side_crop", "shorter_side": 300},
+        {"name": "residual_unet"},
+        {"lr": 2e-4, "beta_1": 0.5, "batch_size": 16, "epochs": 100},
+        {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 20},
+        {"name": "patchgan"},
+    )
+
+
+def group4_lab_gan():
+    """Group 4 Lab GAN: Johnson ResNet generator + whole-image D, BCE + 1000 MSE."""
+    return _experiment(
+        "group4-lab-gan",
+        {"source": "imagenet"},
+        {"name": "resnet_generator"},
+        {"lr": 1e-4, "batch_size": 16, "epochs": 20},
+        {
+            "recon": "l2",
+            "gan": "bce",
+            "lam": 1000.0,
+            "real_label": [0.9, 1.0],
+            "fake_label": [0.0, 0.1],
+        },
+        {"name": "pixel"},
+    )
+
+
+def group4_pix2pix():
+    """Group 4 pix2pix: 8-down U-Net + PatchGAN, LSGAN + 100 L1, Adam 5e-4."""
+    return _experiment(
+        "group4-pix2pix",
+        {"source": "imagenet"},
+        {"name": "pix2pix_unet"},
+        {"lr": 5e-4, "beta_1": 0.5, "batch_size": 4, "epochs": 20},
+        {"recon": "l1", "gan": "lsgan", "lam": 100.0},
+        {"name": "patchgan"},
+    )
+
+
+def _ehrenberg(norm):
+    spectral = norm == "spectral"
+    return lambda: _experiment(
+        "ehrenberg-unet-sn" if spectral else "ehrenberg-unet-bn",
+        {"source": "cifar10", "image_size": 32, "resize_method": "bilinear"},
+        {"name": "ehrenberg_unet"},
+        {
+            "lr": 2e-4 if spectral else 3e-4,
+            "d_lr": 2e-4 if spectral else 6e-5,
+            "beta_1": 0.5,
+            "lr_decay_rate": 0.1,
+            "lr_decay_steps": 40_000 if spectral else 60_000,
+            "batch_size": 32,
+            "epochs": 100,
+        },
+        {
+            "recon": "l1",
+            "gan": "bce",
+            "weighting": "ehrenberg",
+            "w": 0.985 if spectral else 0.99,
+            "real_label": 1.0 if spectral else 0.9,
+        },
+        {"name": "pixel", "norm": norm},
+    )
+
+
+def klefbom_resnet18():
+    """Klefbom-Mjoberg: ResNet-18 encoder U-Net, L2, Adam 1e-3."""
+    return _experiment(
+        "klefbom-resnet18",
+        {"source": "imagenet"},
+        {"name": "resnet18_unet"},
+        {"lr": 1e-3, "batch_size": 16, "epochs": 10},
+        {"recon": "l2"},
+    )
+
+
+def tiny():
+    """A tiny U-Net on 32 px CIFAR-10 for tests and smoke runs."""
+    return _experiment(
+        "tiny",
+        {"source": "cifar10", "image_size": 32},
+        {"name": "unet", "base_filters": 8, "depth": 2},
+        {"lr": 1e-3, "batch_size": 4, "epochs": 1, "val_steps": 2},
+    )
+
+
+PRESETS = {
+    "studienarbeit-l1": _studienarbeit("l1"),
+    "studienarbeit-l2": _studienarbeit("l2"),
+    "zhu-gan": zhu_gan,
+    "group4-lab-gan": group4_lab_gan,
+    "group4-pix2pix": group4_pix2pix,
+    "ehrenberg-unet-sn": _ehrenberg("spectral"),
+    "ehrenberg-unet-bn": _ehrenberg("batch"),
+    "klefbom-resnet18": klefbom_resnet18,
+    "tiny": tiny,
+}
+
+_TRAIN_KEYS = (
+    "batch_size",
+    "epochs",
+    "steps_per_epoch",
+    "lr",
+    "seed",
+    "mixed_precision",
+    "strategy",
+    "jit",
+    "val_steps",
+    "save_every_steps",
+)
+OVERRIDE_KEYS = (
+    *_TRAIN_KEYS,
+    "model",
+    "loss",
+    "image_size",
+    "dataset",
+    "data_dir",
+    "val_dir",
+    "manual_dir",
+    "generator",
+    "discriminator",
+    "pretrain_epochs",
+)
+
+
+def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
+    """A preset with command-line style overrides applied and validated.
+
+    Args:
+        preset: A key of `PRESETS`.
+        overrides: Keys of `OVERRIDE_KEYS`; None values are ignored. "model" names
+            the generator (its other fields reset to that model's defaults),
+            "loss" the reconstruction loss, "dataset" the data source; "generator"
+            and "discriminator" are dicts of ModelConfig fields.
+
+    Returns:
+        The ExperimentConfig.
+
+    Raises:
+        ValueError: One line naming the unknown preset or key, or the contradiction.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(given) - set(OVERRIDE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown overrides {unknown}")
+    base = PRESETS[preset]()
+    train = dataclasses.replace(
+        base.train, **{k: given[k] for k in _TRAIN_KEYS if k in given}
+    )
+    data = _fields(base.data) | {"seed": train.seed}
+    if "dataset" in given:
+        data |= {"source": given["dataset"], "split": "train", "data_dir": None}
+    for key, field in (
+        ("data_dir", "data_dir"),
+        ("manual_dir", "manual_dir"),
+        ("image_size", "image_size"),
+    ):
+        if key in given:
+            data[field] = given[key]
+    data = _data_config(**data)
+    generator = base.generator.to_dict()
+    if "model" in given:
+        generator = {"name": given["model"]}
+    generator = ModelConfig.from_dict(generator | given.get("generator", {}))
+    discriminator = base.discriminator
+    if "discriminator" in given:
+        if discriminator is None:
+            raise ValueError(f"preset {preset!r} has no discriminator to override")
+        discriminator = ModelConfig.from_dict(
+            discriminator.to_dict() | given["discriminator"]
+        )
+    loss = base.loss
+    if "loss" in given:
+        loss = dataclasses.replace(loss, recon=given["loss"])
+    if "pretrain_epochs" in given:
+        loss = dataclasses.replace(loss, pretrain_epochs=given["pretrain_epochs"])
+    return ExperimentConfig(
+        name=base.name,
+        data=data,
+        val_data=val_data_for(data, given.get("val_dir")),
+        generator=generator,
+        discriminator=discriminator,
+        loss=loss,
+        train=train,
+    )

@@ -1,0 +1,143 @@
+"""The training loop: outputs, NaN stop, and resume after a real SIGKILL."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorization import train_steps
+from colorization.config import ExperimentConfig, resolve_config
+from colorization.training import TrainingDiverged, train
+from tests.train_data import REPO, write_photos
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    return write_photos(tmp_path_factory.mktemp("photos"), copies=2)
+
+
+def tiny_config(photos, **overrides):
+    return resolve_config(
+        "tiny",
+        {
+            "dataset": "folder",
+            "data_dir": photos,
+            "val_dir": photos,
+            "mixed_precision": "off",
+            "steps_per_epoch": 2,
+            **overrides,
+        },
+    )
+
+
+def test_train_writes_every_output(photos, tmp_path):
+    config = tiny_config(photos)
+    workdir = tmp_path / "run"
+    metrics = train(config, str(workdir))
+    assert metrics["global_step"] == 2 and np.isfinite(metrics["val_l1"])
+
+    saved = ExperimentConfig.from_json((workdir / "config.json").read_text())
+    assert saved == config
+    with open(workdir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1"]
+    assert float(rows[0]["val_l1"]) == pytest.approx(metrics["val_l1"])
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints" / "last"))
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints" / "best"))
+    assert any(p.name.startswith("events.out") for p in (workdir / "logs").iterdir())
+
+    grid = tf.io.decode_png(tf.io.read_file(str(workdir / "samples" / "epoch_001.png")))
+    n = config.train.image_grid_size
+    assert grid.shape == (n * 32, 3 * 32, 3)
+
+    model = keras.models.load_model(workdir / "model.keras")
+    out = model(np.zeros((1, 32, 32, 1), np.float32))
+    assert out.shape == (1, 32, 32, 2)
+    assert np.all(np.abs(out) <= 1.0)
+
+    # The workdir now holds this run: another config is refused, not mixed in.
+    with pytest.raises(ValueError, match="different run"):
+        train(tiny_config(photos, lr=0.5), str(workdir))
+
+
+def test_nan_loss_stops_and_keeps_checkpoints(photos, tmp_path, monkeypatch):
+    make_steps = train_steps.make_steps
+
+    def nan_after_two_steps(*args, **kwargs):
+        plain, gan = make_steps(*args, **kwargs)
+        calls = []
+
+        def step(batch):
+            calls.append(1)
+            out = plain(batch)
+            return {**out, "loss": tf.constant(np.nan)} if len(calls) > 2 else out
+
+        return step, gan
+
+    monkeypatch.setattr(train_steps, "make_steps", nan_after_two_steps)
+    workdir = tmp_path / "run"
+    with pytest.raises(TrainingDiverged) as error:
+        train(tiny_config(photos, epochs=3), str(workdir))
+    message = str(error.value)
+    assert "\n" not in message
+    assert "loss is nan at epoch 2 step 1" in message
+    best = tf.train.latest_checkpoint(str(workdir / "checkpoints" / "best"))
+    assert best and best in message
+    # The last good checkpoint (end of epoch 1, global step 2) is untouched.
+    last = tf.train.latest_checkpoint(str(workdir / "checkpoints" / "last"))
+    assert last.endswith("ckpt-2")
+    assert not (workdir / "model.keras").exists()
+
+
+def test_sigkill_then_same_command_resumes(photos, tmp_path):
+    workdir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "train.py",
+        "--preset=tiny",
+        "--dataset=folder",
+        f"--data-dir={photos}",
+        f"--val-dir={photos}",
+        f"--workdir={workdir}",
+        "--epochs=4",
+        "--steps-per-epoch=4",
+        "--save-every-steps=1",
+        "--mixed-precision=off",
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    last_dir = str(workdir / "checkpoints" / "last")
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (os.path.isdir(last_dir) and tf.train.latest_checkpoint(last_dir)):
+            assert process.poll() is None, process.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not (workdir / "model.keras").exists(), "the run ended before the kill"
+    saved_step = int(tf.train.latest_checkpoint(last_dir).rsplit("-", 1)[1])
+    assert 1 <= saved_step < 16
+
+    rerun = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"global step {saved_step})" in rerun.stderr
+    with open(workdir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert int(rows[-1]["global_step"]) == 16
+    assert (workdir / "model.keras").exists()
+    assert json.loads((workdir / "config.json").read_text())["name"] == "tiny"

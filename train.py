@@ -1,0 +1,128 @@
+"""Train a colorization model on one device or many.
+
+    python train.py --dataset imagenet --loss l1
+    python train.py --dataset imagenet --manual-dir ~/imagenet-tars --preset zhu-gan
+    python train.py --preset tiny --dataset folder --data-dir DIR --workdir runs/tiny
+    python train.py --preset studienarbeit-l2 --dataset folder --data-dir photos/train \\
+        --val-dir photos/val --batch-size 8 --mixed-precision bf16 --workdir runs/l2
+    TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]},
+                "task": {"type": "worker", "index": 0}}' \\
+        python train.py --preset tiny --dataset cifar10 --strategy multiworker
+
+Re-running a command whose workdir holds a checkpoint continues from it (after a
+crash or a SIGKILL); --resume makes a missing checkpoint an error. The final
+generator is saved as WORKDIR/model.keras (SavedModel export is issue 4).
+"""
+
+import argparse
+import sys
+
+from colorization.config import PRESETS, resolve_config
+from colorization.train_io import latest_checkpoint, paths
+
+DATASETS = ("folder", "tfrecord", "imagenet", "coco", "cifar10", "places365")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports bad flags as one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise _FlagError(message)
+
+
+class _FlagError(Exception):
+    pass
+
+
+def _dataset(value):
+    if value in DATASETS or (value.startswith("tfds:") and len(value) > 5):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"invalid dataset {value!r} (choose from {', '.join(DATASETS)}, tfds:NAME)"
+    )
+
+
+def _positive(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
+
+
+def parser():
+    """The command-line parser."""
+    p = _Parser(description="Train a colorization model.", allow_abbrev=False)
+    p.add_argument("--preset", default="studienarbeit-l1", choices=sorted(PRESETS))
+    p.add_argument("--dataset", type=_dataset, help="data source (default: preset's)")
+    p.add_argument("--data-dir", help="image folder, TFRecord folder or TFDS data_dir")
+    p.add_argument("--val-dir", help="validation image folder (or TFRecord folder)")
+    p.add_argument("--manual-dir", help="TFDS manual dir (ImageNet's tar files)")
+    p.add_argument("--model", help="generator name (default: the preset's)")
+    p.add_argument("--loss", choices=("l1", "l2", "huber"), help="reconstruction loss")
+    p.add_argument("--image-size", type=_positive)
+    p.add_argument("--batch-size", type=_positive, help="global batch size")
+    p.add_argument("--epochs", type=_positive)
+    p.add_argument("--steps-per-epoch", type=_positive)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workdir", default="runs/default")
+    p.add_argument("--mixed-precision", choices=("auto", "off", "bf16", "fp16"))
+    p.add_argument(
+        "--strategy", choices=("auto", "one", "mirrored", "multiworker", "tpu")
+    )
+    p.add_argument("--save-every-steps", type=_positive)
+    p.add_argument("--resume", action="store_true", help="require a checkpoint")
+    return p
+
+
+def config_from_args(args):
+    """The ExperimentConfig the parsed flags describe (ValueError if contradictory)."""
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    overrides = {
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "val_dir": args.val_dir,
+        "manual_dir": args.manual_dir,
+        "model": args.model,
+        "loss": args.loss,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "mixed_precision": args.mixed_precision,
+        "strategy": args.strategy,
+        "save_every_steps": args.save_every_steps,
+    }
+    return resolve_config(args.preset, overrides)
+
+
+def _one_line(error):
+    return " ".join(str(error).split())
+
+
+def main(argv=None):
+    """Parses flags, trains, and returns the exit status (2: bad flags, 1: failed)."""
+    try:
+        args = parser().parse_args(argv)
+        config = config_from_args(args)
+        if args.resume and not latest_checkpoint(paths(args.workdir)["last"]):
+            raise ValueError(f"--resume: no checkpoint in {args.workdir}")
+    except (_FlagError, ValueError) as error:
+        print(f"train.py: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    from colorization.training import TrainingDiverged, train
+
+    try:
+        metrics = train(config, args.workdir, resume=args.resume)
+    except (TrainingDiverged, ValueError) as error:
+        print(f"train.py: {_one_line(error)}", file=sys.stderr)
+        return 1
+    print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
