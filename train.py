@@ -11,10 +11,12 @@
 
 Re-running a command whose workdir holds a checkpoint continues from it (after a
 crash or a SIGKILL); --resume makes a missing checkpoint an error. The final
-generator is saved as WORKDIR/model.keras (SavedModel export is issue 4).
+generator is saved as WORKDIR/model.keras; --export DIR also writes the SavedModel
+that export.py writes.
 """
 
 import argparse
+import os
 import sys
 
 from colorization.config import PRESETS, resolve_config
@@ -58,6 +60,10 @@ def parser():
     p.add_argument("--val-dir", help="validation image folder (or TFRecord folder)")
     p.add_argument("--manual-dir", help="TFDS manual dir (ImageNet's tar files)")
     p.add_argument("--model", help="generator name (default: the preset's)")
+    p.add_argument(
+        "--encoder-weights",
+        help="pretrained encoder weights (.weights.h5) for effnet_unet or resnet18_unet",
+    )
     p.add_argument("--loss", choices=("l1", "l2", "huber"), help="reconstruction loss")
     p.add_argument("--image-size", type=_positive)
     p.add_argument("--batch-size", type=_positive, help="global batch size")
@@ -72,6 +78,9 @@ def parser():
     )
     p.add_argument("--save-every-steps", type=_positive)
     p.add_argument("--resume", action="store_true", help="require a checkpoint")
+    p.add_argument(
+        "--export", metavar="DIR", help="also write a SavedModel (export.py's)"
+    )
     return p
 
 
@@ -96,6 +105,14 @@ def config_from_args(args):
         "strategy": args.strategy,
         "save_every_steps": args.save_every_steps,
     }
+    if args.encoder_weights is not None:
+        if not os.path.isfile(args.encoder_weights):
+            raise ValueError(
+                f"--encoder-weights: no such file {args.encoder_weights!r}"
+            )
+        overrides["generator"] = {
+            "encoder_weights": os.path.abspath(args.encoder_weights)
+        }
     return resolve_config(args.preset, overrides)
 
 
@@ -110,6 +127,8 @@ def main(argv=None):
         config = config_from_args(args)
         if args.resume and not latest_checkpoint(paths(args.workdir)["last"]):
             raise ValueError(f"--resume: no checkpoint in {args.workdir}")
+        if args.export and os.path.exists(args.export):
+            raise ValueError(f"--export: {args.export!r} exists; choose another folder")
     except (_FlagError, ValueError) as error:
         print(f"train.py: error: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -121,6 +140,14 @@ def main(argv=None):
         print(f"train.py: {_one_line(error)}", file=sys.stderr)
         return 1
     print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    model_path = paths(args.workdir)["model"]
+    if args.export and os.path.isfile(model_path):  # only the chief writes the model
+        from colorization.export import export_saved_model
+        from colorization.inference import Colorizer
+
+        print(
+            f"wrote SavedModel to {export_saved_model(Colorizer.load(model_path), args.export)}"
+        )
     return 0
 
 

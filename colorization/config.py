@@ -414,6 +414,19 @@ def klefbom_resnet18():
     )
 
 
+def default():
+    """The model shipped in the package: a U-Net on the ImageNet EfficientNet-Lite0
+    encoder, L1, 128 px, random crops and flips. Give it the photos and the converted
+    encoder weights (see README: "The shipped default model")."""
+    return _experiment(
+        "default",
+        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
+        {"name": "effnet_unet"},
+        {"lr": 2e-4, "batch_size": 16, "epochs": 8},
+        {"recon": "l1"},
+    )
+
+
 def tiny():
     """A tiny U-Net on 32 px CIFAR-10 for tests and smoke runs."""
     return _experiment(
@@ -433,6 +446,7 @@ PRESETS = {
     "ehrenberg-unet-sn": _ehrenberg("spectral"),
     "ehrenberg-unet-bn": _ehrenberg("batch"),
     "klefbom-resnet18": klefbom_resnet18,
+    "default": default,
     "tiny": tiny,
 }
 

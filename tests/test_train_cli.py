@@ -31,6 +31,8 @@ def photos(tmp_path_factory):
         (["--preset", "tiny", "--model", "vgg"], "Unknown model name"),
         (["--preset", "tiny", "--resume"], "no checkpoint"),
         (["--steps-per-epoch"], "expected one argument"),
+        (["--preset", "tiny", "--export", "."], "exists"),
+        (["--preset", "tiny", "--encoder-weights", "nope.weights.h5"], "no such file"),
     ],
 )
 def test_bad_flags_give_one_line_and_exit_2(flags, message, tmp_path, capsys):
@@ -64,3 +66,20 @@ def test_flags_reach_the_config(photos):
     assert (config.train.lr, config.train.seed, config.data.seed) == (1e-3, 3, 3)
     assert config.train.mixed_precision == "bf16"
     assert config.val_data.data_dir == photos and config.val_data.augment == "none"
+
+
+def test_export_flag_writes_the_saved_model(photos, tmp_path):
+    workdir, exported = tmp_path / "run", tmp_path / "exported"
+    flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]
+    flags += [
+        "--steps-per-epoch",
+        "1",
+        "--workdir",
+        str(workdir),
+        "--export",
+        str(exported),
+    ]
+    assert train.main(flags) == 0
+    assert (exported / "saved_model.pb").is_file() and (
+        workdir / "model.keras"
+    ).is_file()
