@@ -1,0 +1,76 @@
+"""Turn a training checkpoint into a `.keras` model, e.g. the best one of a run.
+
+    python -m colorization.checkpoints runs/default best.keras            # best val L1
+    python -m colorization.checkpoints runs/default last.keras --which last
+
+train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
+the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
+The model is rebuilt from WORKDIR/config.json in float32, so it runs on any CPU.
+"""
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+
+
+def generator_from_checkpoint(workdir, which="best"):
+    """The generator of `workdir`'s best or last checkpoint, float32.
+
+    Raises:
+        FileNotFoundError: no config.json or no such checkpoint in `workdir`.
+    """
+    import keras
+    import tensorflow as tf
+
+    from colorization import train_io
+    from colorization.config import ExperimentConfig
+    from colorization.models import build_generator
+
+    out = train_io.paths(workdir)
+    if not os.path.isfile(out["config"]):
+        raise FileNotFoundError(
+            f"{out['config']!r} does not exist: is {workdir!r} a train.py workdir?"
+        )
+    checkpoint = train_io.latest_checkpoint(out[which])
+    if checkpoint is None:
+        raise FileNotFoundError(f"no {which} checkpoint in {out[which]!r}")
+    with open(out["config"], encoding="utf-8") as f:
+        config = ExperimentConfig.from_json(f.read())
+    keras.mixed_precision.set_global_policy("float32")
+    # The trained weights replace the pretrained ones, which need not be on this machine.
+    generator = build_generator(
+        dataclasses.replace(config.generator, encoder_weights=None)
+    )
+    tf.train.Checkpoint(generator=generator).restore(checkpoint).expect_partial()
+    return generator, config
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workdir", help="a train.py workdir")
+    parser.add_argument("output", help="the .keras file to write")
+    parser.add_argument("--which", choices=("best", "last"), default="best")
+    args = parser.parse_args(argv)
+    if not args.output.endswith(".keras"):
+        print("error: the output must end in .keras", file=sys.stderr)
+        return 2
+    try:
+        generator, config = generator_from_checkpoint(args.workdir, args.which)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    temporary = args.output + ".partial.keras"
+    generator.save(temporary)
+    os.replace(temporary, args.output)
+    sidecar = os.path.splitext(args.output)[0] + ".json"
+    shutil.copyfile(os.path.join(args.workdir, "config.json"), sidecar)
+    print(
+        f"wrote {args.output} ({args.which} checkpoint of {config.name}) and {sidecar}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""colorization.checkpoints: a checkpoint of a run becomes a .keras model."""
+
+import json
+
+import keras
+import numpy as np
+
+import train
+from colorization import checkpoints
+from tests.train_data import write_photos
+
+
+def test_last_checkpoint_equals_the_final_model_and_best_is_written(tmp_path, capsys):
+    photos = write_photos(tmp_path / "photos", copies=1)
+    workdir = tmp_path / "run"
+    flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]
+    flags += ["--val-dir", str(photos), "--epochs", "2", "--steps-per-epoch", "2"]
+    assert (
+        train.main(flags + ["--mixed-precision", "off", "--workdir", str(workdir)]) == 0
+    )
+    for which in ("last", "best"):
+        out = tmp_path / f"{which}.keras"
+        assert checkpoints.main([str(workdir), str(out), "--which", which]) == 0
+        assert (
+            json.loads((tmp_path / f"{which}.json").read_text())["data"]["image_size"]
+            == 32
+        )
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype("float32")
+    final = keras.saving.load_model(workdir / "model.keras")
+    last = keras.saving.load_model(tmp_path / "last.keras")
+    np.testing.assert_allclose(np.asarray(last(x)), np.asarray(final(x)), atol=1e-6)
+
+
+def test_errors_name_the_problem(tmp_path, capsys):
+    assert checkpoints.main([str(tmp_path), str(tmp_path / "m.keras")]) == 2
+    assert "config.json" in capsys.readouterr().err
+    assert checkpoints.main([str(tmp_path), str(tmp_path / "m.h5")]) == 2
+    assert ".keras" in capsys.readouterr().err
