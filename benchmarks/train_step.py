@@ -4,7 +4,8 @@
     python benchmarks/train_step.py --preset default --image-size 128 --batch-size 16 --mixed-precision bf16
 
 Runs the real training step of `colorization.train_steps` (the one train.py uses) on
-random tensors of the given shape with one device, after warm-up steps. The model's
+random tensors of the given shape with one device, after warm-up steps, and splits its
+time into the forward pass, the backward pass and the rest (the Adam update). The model's
 FLOP per step (forward and backward) is counted by TensorFlow's profiler on the traced
 graph; the matmul peak is measured in the same run (a 4096 x 4096 matmul in float32 and
 in bfloat16). The last line is one JSON object with every figure.
@@ -50,6 +51,41 @@ def step_flops(generator, recon_fn, batch):
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
+
+
+def _median_seconds(fn, steps, warmup):
+    import numpy as np
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def time_split(generator, recon_fn, batch, steps, warmup):
+    """Seconds of the forward pass alone and of forward + backward (no update)."""
+    import tensorflow as tf
+
+    @tf.function
+    def forward(l_norm):
+        return generator(l_norm, training=True)
+
+    @tf.function
+    def forward_backward(l_norm, ab, mask):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(recon_fn(ab, generator(l_norm, training=True), mask))
+        return tape.gradient(loss, generator.trainable_variables)
+
+    return (
+        _median_seconds(lambda: forward(batch[0]).numpy(), steps, warmup),
+        _median_seconds(
+            lambda: [g.numpy() for g in forward_backward(*batch)], steps, warmup
+        ),
+    )
 
 
 def main(argv=None):
@@ -101,15 +137,12 @@ def main(argv=None):
         tf.constant(rng.uniform(-0.3, 0.3, shape + (2,)), tf.float32),
         tf.ones(shape + (1,), tf.float32),
     )
-    for _ in range(args.warmup):
-        plain_step(batch)["loss"].numpy()
-    times = []
-    for _ in range(args.steps):
-        start = time.perf_counter()
-        plain_step(batch)["loss"].numpy()
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
-    flops = step_flops(generator, losses.RECON_LOSSES[config.loss.recon], batch)
+    seconds = _median_seconds(
+        lambda: plain_step(batch)["loss"].numpy(), args.steps, args.warmup
+    )
+    recon_fn = losses.RECON_LOSSES[config.loss.recon]
+    forward, forward_backward = time_split(generator, recon_fn, batch, args.steps, 1)
+    flops = step_flops(generator, recon_fn, batch)
     peak = matmul_peak(tf.bfloat16 if args.mixed_precision == "bf16" else tf.float32)
     achieved = flops / seconds / 1e9
     figures = {
@@ -125,6 +158,9 @@ def main(argv=None):
         "achieved_gflop_per_s": round(achieved, 1),
         "matmul_peak_gflop_per_s": round(peak, 1),
         "fraction_of_peak": round(achieved / peak, 3),
+        "forward_share": round(forward / seconds, 3),
+        "backward_share": round((forward_backward - forward) / seconds, 3),
+        "update_and_overhead_share": round(1 - forward_backward / seconds, 3),
         "peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
