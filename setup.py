@@ -14,6 +14,7 @@ setup(
         include=["colorization", "colorization.*", "data_pipeline", "data_pipeline.*"]
     ),
     include_package_data=True,
+    package_data={"colorization": ["assets/*.keras", "assets/*.json"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.15,<4",

@@ -43,11 +43,19 @@ def gallery(colorizer, height=240):
         gray = image_io.read_image(os.path.join(ROOT, "samples", f"{name}.jpg")).rgb
         panels = [gray, colorizer.colorize_array(gray), original(name)]
         width = round(gray.shape[1] * height / gray.shape[0])
-        resized = [np.asarray(Image.fromarray(p).resize((width, height), Image.LANCZOS)) for p in panels]
+        resized = [
+            np.asarray(Image.fromarray(p).resize((width, height), Image.LANCZOS))
+            for p in panels
+        ]
         gap = np.full((height, 8, 3), 255, np.uint8)
-        rows.append(np.concatenate([resized[0], gap, resized[1], gap, resized[2]], axis=1))
+        rows.append(
+            np.concatenate([resized[0], gap, resized[1], gap, resized[2]], axis=1)
+        )
     width = max(row.shape[1] for row in rows)
-    rows = [np.pad(row, ((0, 8), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
+    rows = [
+        np.pad(row, ((0, 8), (0, width - row.shape[1]), (0, 0)), constant_values=255)
+        for row in rows
+    ]
     return np.concatenate(rows, axis=0)
 
 

@@ -12,13 +12,14 @@ import keras
 
 from colorization.models.blocks import conv_norm_act, tanh_output
 from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
+from colorization.models.layers import BilinearUpSampling2D
 
 DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
 
 
 def decoder_block(x, skip, filters, *, name, norm):
     """Upsample x2 (bilinear), concatenate the skip, two conv3x3-norm-ReLU."""
-    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(x)
+    x = BilinearUpSampling2D(2, name=f"{name}_up")(x)
     x = keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
     x = conv_norm_act(x, filters, 3, name=f"{name}_a", norm=norm)
     return conv_norm_act(x, filters, 3, name=f"{name}_b", norm=norm)
@@ -49,5 +50,5 @@ def build_effnet_unet(cfg):
     # (batch, H / 2, W / 2, 2 * base_filters): colour is smooth, so ab is predicted at
     # half resolution (Zhang et al. predict at a quarter) and upsampled.
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
-    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="ab_up")(x)
+    x = BilinearUpSampling2D(2, name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")

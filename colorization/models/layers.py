@@ -40,3 +40,45 @@ class ReflectionPadding2D(keras.layers.Layer):
         config = super().get_config()
         config.update(padding=self.padding)
         return config
+
+
+@keras.saving.register_keras_serializable(package="colorization")
+class BilinearUpSampling2D(keras.layers.Layer):
+    """Bilinear upsampling by an integer factor, for any (also unknown) H and W.
+
+    Keras' `UpSampling2D(interpolation="bilinear")` needs static sizes and fails inside
+    a `tf.function` whose input height and width are unknown, which is how inference
+    runs on photos of every size.
+
+    Args:
+        factor: Integer scale of height and width.
+        **kwargs: Base layer keyword arguments such as `name`.
+    """
+
+    def __init__(self, factor=2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"factor must be a positive int, got {factor!r}.")
+        self.factor = factor
+
+    def call(self, inputs):
+        import tensorflow as tf  # the package runs on the TensorFlow backend
+
+        size = tf.shape(inputs)[1:3] * self.factor
+        resized = tf.image.resize(inputs, size, method="bilinear")
+        return tf.cast(resized, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        scale = self.factor
+        return (
+            batch,
+            None if height is None else height * scale,
+            None if width is None else width * scale,
+            channels,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor)
+        return config
