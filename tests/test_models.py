@@ -403,3 +403,21 @@ def test_resnet18_encoder_weights_are_loaded_from_local_files(tmp_path):
     (tmp_path / "encoder.pt").write_bytes(b"")
     with pytest.raises(ValueError, match=r"\.weights\.h5 or \.keras"):
         load_encoder_weights(encoder, tmp_path / "encoder.pt")
+
+
+def test_bilinear_upsampling_works_on_unknown_sizes_and_serializes():
+    import tensorflow as tf
+
+    from colorization.models.layers import BilinearUpSampling2D
+
+    layer = BilinearUpSampling2D(2)
+    run = tf.function(
+        layer, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)]
+    )  # Keras' UpSampling2D(interpolation="bilinear") fails here
+    out = run(tf.ones((1, 5, 7, 3)))
+    assert out.shape == (1, 10, 14, 3)
+    np.testing.assert_allclose(out.numpy(), 1.0, atol=1e-6)
+    clone = BilinearUpSampling2D.from_config(layer.get_config())
+    assert clone.factor == 2
+    with pytest.raises(ValueError, match="factor"):
+        BilinearUpSampling2D(0)
