@@ -64,7 +64,11 @@ def parser():
         "--encoder-weights",
         help="pretrained encoder weights (.weights.h5) for effnet_unet or resnet18_unet",
     )
-    p.add_argument("--loss", choices=("l1", "l2", "huber"), help="reconstruction loss")
+    p.add_argument(
+        "--loss",
+        choices=("l1", "l2", "huber", "bins"),
+        help="l1, l2, huber, or bins (Zhang et al.'s rebalanced classification)",
+    )
     p.add_argument("--image-size", type=_positive)
     p.add_argument("--batch-size", type=_positive, help="global batch size")
     p.add_argument("--epochs", type=_positive)

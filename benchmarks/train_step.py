@@ -88,6 +88,21 @@ def time_split(generator, recon_fn, batch, steps, warmup):
     )
 
 
+def keras_baseline_seconds(config, batch, steps, warmup):
+    """Seconds per step of the same generator trained the plain Keras way:
+    `compile(Adam, "mae")` and `train_on_batch`, the baseline the issue measured."""
+    import keras
+
+    from colorization.models import build_generator
+
+    model = build_generator(config.generator)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.train.lr), loss="mae", jit_compile=False
+    )
+    l_norm, ab, _ = batch
+    return _median_seconds(lambda: model.train_on_batch(l_norm, ab), steps, warmup)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="studienarbeit-l1")
@@ -98,6 +113,11 @@ def main(argv=None):
     )
     parser.add_argument("--steps", type=int, default=5, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--no-keras-baseline",
+        action="store_true",
+        help="skip timing the same model with Keras compile + train_on_batch",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -140,6 +160,9 @@ def main(argv=None):
     seconds = _median_seconds(
         lambda: plain_step(batch)["loss"].numpy(), args.steps, args.warmup
     )
+    keras_seconds = None
+    if not args.no_keras_baseline:
+        keras_seconds = keras_baseline_seconds(config, batch, args.steps, args.warmup)
     recon_fn = losses.RECON_LOSSES[config.loss.recon]
     forward, forward_backward = time_split(generator, recon_fn, batch, args.steps, 1)
     flops = step_flops(generator, recon_fn, batch)
@@ -154,6 +177,8 @@ def main(argv=None):
         "mixed_precision": args.mixed_precision,
         "seconds_per_step": round(seconds, 4),
         "images_per_s": round(args.batch_size / seconds, 2),
+        "keras_fit_seconds_per_step": keras_seconds and round(keras_seconds, 4),
+        "keras_fit_over_ours": keras_seconds and round(keras_seconds / seconds, 3),
         "gflop_per_step": round(flops / 1e9, 2),
         "achieved_gflop_per_s": round(achieved, 1),
         "matmul_peak_gflop_per_s": round(peak, 1),

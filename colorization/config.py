@@ -17,7 +17,12 @@ import typing
 from typing import Any
 
 from colorization import losses
-from colorization.models import ModelConfig, min_input_size, model_stride
+from colorization.models import (
+    MODEL_DEFAULTS,
+    ModelConfig,
+    min_input_size,
+    model_stride,
+)
 from data_pipeline.dataset import DataConfig
 from data_pipeline.sources import DataSourceError
 
@@ -38,7 +43,9 @@ class LossConfig:
     """What the generator (and the discriminator) minimise.
 
     Attributes:
-        recon: Reconstruction loss: "l1", "l2" or "huber" (delta 0.5), masked.
+        recon: Reconstruction loss: "l1", "l2" or "huber" (delta 0.5), masked, or
+            "bins": Zhang et al.'s rebalanced cross-entropy over ab bins (needs a
+            generator with head "bins").
         gan: None (reconstruction only), "bce" or "lsgan".
         lam: Factor of the reconstruction loss with "lambda" weighting.
         weighting: "lambda" (adv + lam * recon) or "ehrenberg"
@@ -61,7 +68,7 @@ class LossConfig:
 
     def __post_init__(self):
         _check_fields(self)
-        _choice("loss.recon", self.recon, losses.RECON_KINDS)
+        _choice("loss.recon", self.recon, (*losses.RECON_KINDS, losses.BINS))
         _choice("loss.gan", self.gan, (None, *losses.GAN_KINDS))
         _choice("loss.weighting", self.weighting, losses.WEIGHTINGS)
         if not 0.0 <= self.w <= 1.0:
@@ -256,6 +263,16 @@ def validate(config: ExperimentConfig) -> None:
     if config.generator.is_discriminator:
         raise ValueError(f"{config.generator.name!r} is not a generator")
     loss, disc = config.loss, config.discriminator
+    bins_head = config.generator.resolved().head == "bins"
+    if (loss.recon == losses.BINS) != bins_head:
+        raise ValueError(
+            "the 'bins' loss and a generator with head 'bins' (unet or effnet_unet) "
+            "go together"
+        )
+    if bins_head and loss.gan is not None:
+        raise ValueError(
+            "the 'bins' loss is not combined with a GAN; use l1, l2, huber"
+        )
     if loss.gan is None:
         if disc is not None:
             raise ValueError("a discriminator is set but loss.gan is None")
@@ -416,14 +433,32 @@ def klefbom_resnet18():
 
 def default():
     """The model shipped in the package: a U-Net on the ImageNet EfficientNet-Lite0
-    encoder, L1, 128 px, random crops and flips. Give it the photos and the converted
-    encoder weights (see README: "The shipped default model")."""
+    encoder with Zhang et al.'s classification head (rebalanced cross-entropy over ab
+    bins, annealed-mean output), 128 px, random crops and flips, 6 epochs. Give it the
+    photos and the converted encoder weights (README: "The shipped default model")."""
     return _experiment(
         "default",
         {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
-        {"name": "effnet_unet"},
-        {"lr": 2e-4, "batch_size": 16, "epochs": 8},
-        {"recon": "l1"},
+        {"name": "effnet_unet", "head": "bins"},
+        {"lr": 2e-4, "batch_size": 16, "epochs": 6},
+        {"recon": "bins"},
+    )
+
+
+def _cpu_recipe(name, loss, beta_1=0.9, discriminator=None, head=None):
+    """The recipes compared for the shipped model (README, "Choosing the recipe"):
+    the Studienarbeit U-Net at 16 base filters (2M parameters), 128 px, random crops
+    and flips, batch 16, Adam 2e-4, two epochs of the photos."""
+    generator = {"name": "unet", "base_filters": 16}
+    if head:
+        generator["head"] = head
+    return lambda: _experiment(
+        name,
+        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
+        generator,
+        {"lr": 2e-4, "beta_1": beta_1, "batch_size": 16, "epochs": 2},
+        loss,
+        discriminator,
     )
 
 
@@ -446,6 +481,16 @@ PRESETS = {
     "ehrenberg-unet-sn": _ehrenberg("spectral"),
     "ehrenberg-unet-bn": _ehrenberg("batch"),
     "klefbom-resnet18": klefbom_resnet18,
+    "cpu-unet-l1": _cpu_recipe("cpu-unet-l1", {"recon": "l1"}),
+    # Zhu's recipe: one epoch of L1 pretraining, then BCE GAN + 100 L1 (Adam beta_1 0.5).
+    "cpu-unet-gan": _cpu_recipe(
+        "cpu-unet-gan",
+        {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 1},
+        beta_1=0.5,
+        discriminator={"name": "patchgan", "base_filters": 32},
+    ),
+    # Zhang et al.: rebalanced classification over the ab bins, annealed-mean output.
+    "cpu-unet-bins": _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
     "default": default,
     "tiny": tiny,
 }
@@ -528,6 +573,9 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
     loss = base.loss
     if "loss" in given:
         loss = dataclasses.replace(loss, recon=given["loss"])
+        if "head" in MODEL_DEFAULTS[generator.name]:  # the head follows the loss
+            head = "bins" if given["loss"] == losses.BINS else "tanh"
+            generator = dataclasses.replace(generator, head=head)
     if "pretrain_epochs" in given:
         loss = dataclasses.replace(loss, pretrain_epochs=given["pretrain_epochs"])
     return ExperimentConfig(

@@ -96,6 +96,56 @@ def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
 
 
 RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
+BINS = "bins"  # the classification loss of a generator with head "bins"
+
+
+def rebalanced_bin_loss(
+    ab_true, logits, mask, centres, class_weights, sigma=5.0 / 128, neighbours=5
+):
+    """Zhang et al.'s class-rebalanced multinomial cross-entropy over ab bins.
+
+    The target of each pixel is soft: its `neighbours` nearest bin centres weighted by
+    a Gaussian of their distance (sigma 5 Lab units). Each pixel's cross-entropy is
+    multiplied by the rebalancing weight of its nearest bin, so rare saturated
+    colours count as much as the common greys and browns.
+
+    Args:
+        ab_true: Target ab, (batch, H, W, 2), model units.
+        logits: (batch, h, w, Q) logits of the bins; when h, w differ from H, W (a
+            head at half resolution) the target and the mask are area-resized.
+        mask: (batch, H, W, 1), 1 for real pixels; None: all real.
+        centres: (Q, 2) bin centres, model units.
+        class_weights: (Q,) rebalancing weights (`ab_bins.rebalancing_weights`).
+        sigma: Gaussian width of the soft encoding, model units.
+        neighbours: Bins of the soft encoding.
+
+    Returns:
+        Per-example losses, (batch,) float32.
+    """
+    logits = tf.cast(logits, tf.float32)
+    ab = tf.stop_gradient(tf.cast(ab_true, tf.float32))
+    mask = tf.ones_like(ab[..., :1]) if mask is None else tf.cast(mask, tf.float32)
+    size = tf.shape(logits)[1:3]
+    same_size = ab.shape[1:3].is_fully_defined() and ab.shape[1:3] == logits.shape[1:3]
+    if not same_size:
+        ab = tf.image.resize(ab, size, method="area")
+        mask = tf.image.resize(mask, size, method="area")
+    centres = tf.cast(centres, tf.float32)
+    # Squared distances to every centre, (batch, h, w, Q), as |x|^2 - 2 x.c + |c|^2.
+    distance = (
+        tf.reduce_sum(tf.square(ab), -1, keepdims=True)
+        - 2.0 * tf.einsum("bhwc,qc->bhwq", ab, centres)
+        + tf.reduce_sum(tf.square(centres), -1)
+    )
+    negative, index = tf.math.top_k(-distance, k=neighbours)
+    target = tf.nn.softmax(
+        negative / (2.0 * sigma**2), axis=-1
+    )  # Gaussian, summing to 1
+    log_p = tf.gather(tf.nn.log_softmax(logits, axis=-1), index, batch_dims=3)
+    cross_entropy = -tf.reduce_sum(target * log_p, axis=-1)
+    weight = tf.gather(tf.cast(class_weights, tf.float32), index[..., 0])
+    valid = tf.cast(mask[..., 0] > 0.5, tf.float32)
+    return _masked_mean(weight * cross_entropy, valid)
 
 
 def make_labels(logits, label, rng=None):

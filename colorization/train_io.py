@@ -14,6 +14,7 @@ temporary directory and delete it at once.
 """
 
 import csv
+import json
 import os
 import shutil
 import tempfile
@@ -34,7 +35,16 @@ def paths(workdir):
         "logs": os.path.join(workdir, "logs"),
         "samples": os.path.join(workdir, "samples"),
         "model": os.path.join(workdir, "model.keras"),
+        "prior": os.path.join(workdir, "ab_prior.json"),
     }
+
+
+def write_json(path, value):
+    """Writes `value` as JSON to `path` through a temporary file and a rename."""
+    temporary = path + ".partial"
+    with open(temporary, "w") as f:
+        json.dump(value, f)
+    os.replace(temporary, path)
 
 
 def save_checkpoint(checkpoint, directory, number, chief):

@@ -59,8 +59,49 @@ def _labels(label):
     return tuple(label) if isinstance(label, list) else label
 
 
+def reconstruction(generator, loss_config, class_weights=None):
+    """The generator's forward pass and its per-example reconstruction loss.
+
+    Returns a function `(l_norm, ab, mask) -> (per_example_loss, predicted_ab)` for
+    training. With the "bins" loss the pass also reads the logits of the bins head
+    (layer "ab_logits") and needs the rebalancing `class_weights`.
+    """
+    if loss_config.recon != losses.BINS:
+        recon_fn = losses.RECON_LOSSES[loss_config.recon]
+
+        def regression(l_norm, ab, mask):
+            pred = generator(l_norm, training=True)
+            return recon_fn(ab, pred, mask), pred
+
+        return regression
+    if class_weights is None:
+        raise ValueError("the 'bins' loss needs the class rebalancing weights")
+    both = keras.Model(
+        generator.inputs, [generator.get_layer("ab_logits").output, generator.output]
+    )
+    centres = tf.constant(
+        next(layer.centres for layer in generator.layers if hasattr(layer, "centres"))
+    )
+    class_weights = tf.constant(class_weights, tf.float32)
+
+    def classification(l_norm, ab, mask):
+        logits, pred = both(l_norm, training=True)
+        loss = losses.rebalanced_bin_loss(ab, logits, mask, centres, class_weights)
+        return loss, pred
+
+    return classification
+
+
 def make_steps(
-    strategy, generator, discriminator, g_opt, d_opt, loss_config, global_batch, jit
+    strategy,
+    generator,
+    discriminator,
+    g_opt,
+    d_opt,
+    loss_config,
+    global_batch,
+    jit,
+    class_weights=None,
 ):
     """Builds the reconstruction step and (with a discriminator) the GAN step.
 
@@ -73,21 +114,22 @@ def make_steps(
         loss_config: A LossConfig.
         global_batch: The global batch size.
         jit: Compile each replica step with XLA.
+        class_weights: (Q,) rebalancing weights for the "bins" loss.
 
     Returns:
         `(plain_step, gan_step)`: functions of a distributed (L, ab, mask) batch
         returning a dict of scalar global means; `gan_step` is None without a
         discriminator.
     """
-    recon_fn = losses.RECON_LOSSES[loss_config.recon]
+    forward = reconstruction(generator, loss_config, class_weights)
 
     def average(per_example):
         return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
 
     def plain(l_norm, ab, mask):
         with tf.GradientTape() as tape:
-            pred = generator(l_norm, training=True)
-            recon = average(recon_fn(ab, pred, mask))
+            per_example, pred = forward(l_norm, ab, mask)
+            recon = average(per_example)
             scaled = g_opt.scale_loss(recon)
         _descend(g_opt, tape, scaled, generator)
         l1 = average(losses.masked_l1(ab, pred, mask))

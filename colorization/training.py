@@ -15,6 +15,7 @@ from the config is refused rather than mixed.
 """
 
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -23,7 +24,7 @@ import keras
 import tensorflow as tf
 from tqdm import tqdm
 
-from colorization import train_io, train_steps
+from colorization import ab_bins, train_io, train_steps
 from colorization.config import ExperimentConfig
 from colorization.distribute import (
     POLICIES,
@@ -32,10 +33,12 @@ from colorization.distribute import (
     is_chief,
     make_strategy,
 )
-from colorization.losses import masked_l1
+from colorization.losses import BINS, masked_l1
 from colorization.models import build_discriminator, build_generator
 from data_pipeline import dataset as data
 from data_pipeline.stats import PipelineStats
+
+PRIOR_BATCHES = 100  # training batches whose ab histogram gives the "bins" prior
 
 
 class TrainingDiverged(RuntimeError):
@@ -134,6 +137,23 @@ def _build(config, strategy, precision):
     return generator, discriminator, g_opt, d_opt, state, trackables
 
 
+def _class_weights(config, path, chief, batches=PRIOR_BATCHES):
+    """The rebalancing weights of the "bins" loss, from the ab histogram of the first
+    `batches` training batches; the counts are kept in the workdir for a resume."""
+    centres = ab_bins.gamut_centres()
+    if os.path.exists(path):
+        with open(path) as f:
+            counts = json.load(f)["counts"]
+    else:
+        dataset = data.make_dataset(config.data, config.train.batch_size, True)
+        counts = ab_bins.histogram(dataset, centres, batches).tolist()
+        if chief:
+            train_io.write_json(path, {"batches": batches, "counts": counts})
+    if len(counts) != len(centres):
+        raise ValueError(f"{path} has {len(counts)} bins, the model {len(centres)}")
+    return ab_bins.rebalancing_weights(counts, centres)
+
+
 def _train_dataset(config, strategy, stats):
     make = data.dataset_fn(config.data, config.train.batch_size, True, stats)
     if config.train.steps_per_epoch:
@@ -195,6 +215,9 @@ def _fit(config, workdir, resume):
     val_ds, grid_batch = _validation_batches(config, stats)
     if grid_batch is None:
         raise ValueError("the training data yielded no image")
+    class_weights = None
+    if config.loss.recon == BINS:
+        class_weights = _class_weights(config, out["prior"], chief)
     plain_step, gan_step = train_steps.make_steps(
         strategy,
         generator,
@@ -204,6 +227,7 @@ def _fit(config, workdir, resume):
         config.loss,
         t.batch_size,
         choose_jit(t.jit, strategy),
+        class_weights,
     )
     predict = train_steps.make_predict(generator)
     writer = (

@@ -42,6 +42,9 @@ TINY_MODELS = {
         {"base_filters": 4, "max_filters": 8},
     ),
     "klefbom-resnet18": ({"base_filters": 4}, None),
+    "cpu-unet-l1": ({"base_filters": 4, "depth": 2}, None),
+    "cpu-unet-gan": ({"base_filters": 4, "depth": 2}, {"base_filters": 4}),
+    "cpu-unet-bins": ({"base_filters": 4, "depth": 2}, None),
     "tiny": ({}, None),
 }
 

@@ -141,3 +141,14 @@ def test_sigkill_then_same_command_resumes(photos, tmp_path):
     assert int(rows[-1]["global_step"]) == 16
     assert (workdir / "model.keras").exists()
     assert json.loads((workdir / "config.json").read_text())["name"] == "tiny"
+
+
+def test_fp16_trains_with_loss_scaling(photos, tmp_path):
+    from colorization.training import fit
+
+    result = fit(tiny_config(photos, mixed_precision="fp16"), str(tmp_path / "run"))
+    assert np.isfinite(result.metrics["loss"]) and np.isfinite(result.metrics["val_l1"])
+    conv = result.generator.get_layer("down1_conv1")
+    assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
+    assert result.generator.output.dtype == "float32"  # the tanh head stays float32
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored

@@ -198,6 +198,23 @@ def _norm_act_dropout(x, name, norm, act, dropout, gamma_initializer):
     return x
 
 
+def bins_output(x, upsample=1):
+    """Zhang et al.'s head: a 1x1 convolution to logits over the in-gamut ab bins
+    (layer "ab_logits", which the classification loss reads), their annealed mean in
+    float32, and bilinear upsampling by `upsample`. The model's output stays ab in
+    [-1, 1], so inference and export do not know which head was trained."""
+    from colorization import ab_bins
+    from colorization.models.layers import AnnealedMean, BilinearUpSampling2D
+
+    centres = ab_bins.gamut_centres()
+    logits = keras.layers.Conv2D(len(centres), 1, name="ab_logits")(x)
+    name = "ab" if upsample == 1 else "ab_mean"
+    ab = AnnealedMean(centres, ab_bins.TEMPERATURE, dtype="float32", name=name)(logits)
+    if upsample > 1:
+        ab = BilinearUpSampling2D(upsample, dtype="float32", name="ab")(ab)
+    return ab
+
+
 def tanh_output(x, name="ab"):
     """The generator output: tanh in float32, also under mixed precision."""
     return keras.layers.Activation("tanh", dtype="float32", name=name)(x)

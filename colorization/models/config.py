@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 NORMS = ("batch", "instance", "spectral", "none")
+HEADS = ("tanh", "bins")
 GENERATOR_NORMS = ("batch", "instance", "none")
 
 # Per model: the fields it uses and their defaults (the published size).
@@ -24,6 +25,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
         "norm": "batch",
         "input_channels": 1,
         "output_channels": 2,
+        "head": "tanh",
     },
     # Zhu: residual U-Net with added skips.
     "residual_unet": {
@@ -80,6 +82,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
         "input_channels": 1,
         "output_channels": 2,
         "encoder_weights": None,
+        "head": "tanh",
     },
     # 70x70 PatchGAN on concat(L, ab).
     "patchgan": {
@@ -132,6 +135,8 @@ class ModelConfig:
         power_iterations: Power iterations per step of spectral normalization.
         encoder_weights: Optional `.weights.h5` or `.keras` file with ResNet-18
             encoder weights; nothing is ever downloaded.
+        head: "tanh" (regress ab) or "bins" (Zhang et al.'s logits over ab bins and
+            their annealed mean; trained with the "bins" loss).
     """
 
     name: str = "unet"
@@ -145,6 +150,7 @@ class ModelConfig:
     output_channels: int | None = None
     power_iterations: int | None = None
     encoder_weights: str | None = None
+    head: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or self.name not in MODEL_DEFAULTS:
@@ -212,3 +218,5 @@ def _check_value(name: str, value: Any) -> None:
             raise ValueError(f"dropout must be a float in [0, 1), got {value!r}.")
     elif name in ("norm", "encoder_weights") and not isinstance(value, str):
         raise ValueError(f"{name} must be a str, got {value!r}.")
+    elif name == "head" and value not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {value!r}.")

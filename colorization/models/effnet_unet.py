@@ -10,7 +10,7 @@ and 2, and predicts ab at half resolution.
 
 import keras
 
-from colorization.models.blocks import conv_norm_act, tanh_output
+from colorization.models.blocks import bins_output, conv_norm_act, tanh_output
 from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
 from colorization.models.layers import BilinearUpSampling2D
 
@@ -49,6 +49,8 @@ def build_effnet_unet(cfg):
         )
     # (batch, H / 2, W / 2, 2 * base_filters): colour is smooth, so ab is predicted at
     # half resolution (Zhang et al. predict at a quarter) and upsampled.
+    if cfg.head == "bins":
+        return keras.Model(inputs, bins_output(x, upsample=2), name="effnet_unet")
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
     x = BilinearUpSampling2D(2, name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")

@@ -82,3 +82,41 @@ class BilinearUpSampling2D(keras.layers.Layer):
         config = super().get_config()
         config.update(factor=self.factor)
         return config
+
+
+@keras.saving.register_keras_serializable(package="colorization")
+class AnnealedMean(keras.layers.Layer):
+    """Zhang et al.'s annealed mean: logits over ab bins -> one ab per pixel.
+
+    `softmax(logits / temperature)` re-sharpens the predicted distribution (T = 1 is
+    its mean, which is desaturated; T -> 0 its mode, which is patchy; 0.38 in the
+    paper) and its expectation over the bin centres is the ab. The centres are part
+    of the layer's config, so a saved model does not depend on how they were found.
+
+    Args:
+        centres: (Q, 2) bin centres in model units (ab / 128), as nested lists or an
+            array.
+        temperature: The annealing temperature, > 0.
+        **kwargs: Base layer keyword arguments such as `name` and `dtype`.
+    """
+
+    def __init__(self, centres, temperature=0.38, **kwargs):
+        super().__init__(**kwargs)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}.")
+        self.centres = [[float(a), float(b)] for a, b in centres]
+        self.temperature = float(temperature)
+
+    def call(self, logits):
+        logits = ops.cast(logits, "float32")
+        probabilities = ops.softmax(logits / self.temperature, axis=-1)
+        centres = ops.convert_to_tensor(self.centres, dtype="float32")
+        return ops.cast(ops.matmul(probabilities, centres), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(centres=self.centres, temperature=self.temperature)
+        return config

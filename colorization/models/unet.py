@@ -8,6 +8,7 @@ multiples of 2**depth.
 import keras
 
 from colorization.models.blocks import (
+    bins_output,
     conv_norm_act,
     dcgan_gamma_initializer,
     dcgan_initializer,
@@ -75,6 +76,8 @@ def build_unet(cfg):
         filters = level_filters(cfg.base_filters, level)
         x = unet_conv_block(x, filters, name=name, norm=cfg.norm, dropout=0.0)
         # (batch, H / 2**level, W / 2**level, filters)
+    if cfg.head == "bins":
+        return keras.Model(inputs, bins_output(x), name="unet")
     x = keras.layers.Conv2D(
         cfg.output_channels, 1, kernel_initializer="he_uniform", name="ab_conv"
     )(x)  # (batch, H, W, 2)
