@@ -47,6 +47,22 @@ def generator_from_checkpoint(workdir, which="best"):
     return generator, config
 
 
+def write_model(workdir, output, which="best"):
+    """Writes the best or last generator of `workdir` to `output` (a .keras file,
+    written whole or not at all) and its config.json beside it as the .json sidecar.
+
+    Returns:
+        (the run's ExperimentConfig, the sidecar's path).
+    """
+    generator, config = generator_from_checkpoint(workdir, which)
+    temporary = output + ".partial.keras"
+    generator.save(temporary)
+    os.replace(temporary, output)
+    sidecar = os.path.splitext(output)[0] + ".json"
+    shutil.copyfile(os.path.join(workdir, "config.json"), sidecar)
+    return config, sidecar
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workdir", help="a train.py workdir")
@@ -57,15 +73,10 @@ def main(argv=None):
         print("error: the output must end in .keras", file=sys.stderr)
         return 2
     try:
-        generator, config = generator_from_checkpoint(args.workdir, args.which)
+        config, sidecar = write_model(args.workdir, args.output, args.which)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    temporary = args.output + ".partial.keras"
-    generator.save(temporary)
-    os.replace(temporary, args.output)
-    sidecar = os.path.splitext(args.output)[0] + ".json"
-    shutil.copyfile(os.path.join(args.workdir, "config.json"), sidecar)
     print(
         f"wrote {args.output} ({args.which} checkpoint of {config.name}) and {sidecar}"
     )

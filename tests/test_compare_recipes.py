@@ -1,0 +1,50 @@
+"""scripts/compare_recipes.py: the README's recipe table from trained workdirs."""
+
+import importlib.util
+import os
+
+from colorization.config import resolve_config
+from colorization.training import train
+from tests.train_data import REPO, write_photos
+
+
+def _script():
+    path = os.path.join(REPO, "scripts", "compare_recipes.py")
+    spec = importlib.util.spec_from_file_location("compare_recipes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
+    photos = write_photos(tmp_path / "photos", copies=1)
+    config = resolve_config(
+        "tiny",
+        {
+            "dataset": "folder",
+            "data_dir": photos,
+            "val_dir": photos,
+            "mixed_precision": "off",
+            "steps_per_epoch": 2,
+        },
+    )
+    workdir = tmp_path / "tiny-run"
+    train(config, str(workdir))
+    script = _script()
+
+    assert script.main([str(workdir), "--val", photos]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[0].startswith("| recipe |") and len(table) == 4
+    assert table[2].startswith("| tiny-run |") and "| 2 |" in table[2]
+    assert table[3].startswith("| colourless (ab = 0) |")
+    assert (workdir / "last.keras").is_file() and (workdir / "last.json").is_file()
+    cached = workdir / "val_metrics.json"
+    stamp = cached.stat().st_mtime_ns
+    assert script.main([str(workdir), "--val", photos]) == 0
+    assert cached.stat().st_mtime_ns == stamp  # the figures are reused
+    assert capsys.readouterr().out.strip().splitlines()[2] == table[2]
+
+
+def test_compare_recipes_refuses_a_non_workdir(tmp_path, capsys):
+    assert _script().main([str(tmp_path), "--val", str(tmp_path)]) == 2
+    assert "config.json" in capsys.readouterr().err
