@@ -20,6 +20,11 @@ def main(argv=None):
     parser.add_argument(
         "--size", type=int, help="longer side the network sees (default: training size)"
     )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="annealed-mean temperature of a bins model (default: the model's)",
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N photos")
     parser.add_argument("--json", help="write every figure to this JSON file")
     args = parser.parse_args(argv)
@@ -30,7 +35,9 @@ def main(argv=None):
 
     try:
         paths = [path for path, _ in folders.find_images([args.folder])][: args.limit]
-        colorizer = Colorizer.load(args.model, size=args.size)
+        colorizer = Colorizer.load(
+            args.model, size=args.size, temperature=args.temperature
+        )
         summary = evaluate_paths(colorizer, paths)
     except (folders.UsageError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

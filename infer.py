@@ -31,6 +31,12 @@ def parse_args(argv):
         "--size", type=int, help="longer side the network sees (default: training size)"
     )
     parser.add_argument(
+        "--temperature",
+        type=float,
+        help="annealed-mean temperature of a bins model: lower is more colourful "
+        "(default: the model's)",
+    )
+    parser.add_argument(
         "--batch-size",
         type=int,
         default=4,
@@ -51,6 +57,8 @@ def parse_args(argv):
         parser.error("--size must be at least 8")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.temperature is not None and not args.temperature > 0:
+        parser.error("--temperature must be > 0")
     return args
 
 
@@ -61,7 +69,9 @@ def main(argv=None):
 
     try:
         jobs, output = folders.plan_jobs(args.inputs, args.output)
-        colorizer = Colorizer.load(args.models or args.model, size=args.size)
+        colorizer = Colorizer.load(
+            args.models or args.model, size=args.size, temperature=args.temperature
+        )
     except (folders.UsageError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

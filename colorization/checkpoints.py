@@ -2,6 +2,7 @@
 
     python -m colorization.checkpoints runs/default best.keras            # best val L1
     python -m colorization.checkpoints runs/default last.keras --which last
+    python -m colorization.checkpoints runs/default t.keras --which last --temperature 0.5
 
 train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
 the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
@@ -47,14 +48,19 @@ def generator_from_checkpoint(workdir, which="best"):
     return generator, config
 
 
-def write_model(workdir, output, which="best"):
+def write_model(workdir, output, which="best", temperature=None):
     """Writes the best or last generator of `workdir` to `output` (a .keras file,
     written whole or not at all) and its config.json beside it as the .json sidecar.
+    `temperature` sets the annealed mean of a bins head (default: as trained).
 
     Returns:
         (the run's ExperimentConfig, the sidecar's path).
     """
     generator, config = generator_from_checkpoint(workdir, which)
+    if temperature is not None:
+        from colorization.models import set_temperature
+
+        set_temperature(generator, temperature)
     temporary = output + ".partial.keras"
     generator.save(temporary)
     os.replace(temporary, output)
@@ -68,13 +74,18 @@ def main(argv=None):
     parser.add_argument("workdir", help="a train.py workdir")
     parser.add_argument("output", help="the .keras file to write")
     parser.add_argument("--which", choices=("best", "last"), default="best")
+    parser.add_argument(
+        "--temperature", type=float, help="annealed-mean temperature of a bins head"
+    )
     args = parser.parse_args(argv)
     if not args.output.endswith(".keras"):
         print("error: the output must end in .keras", file=sys.stderr)
         return 2
     try:
-        config, sidecar = write_model(args.workdir, args.output, args.which)
-    except FileNotFoundError as error:
+        config, sidecar = write_model(
+            args.workdir, args.output, args.which, args.temperature
+        )
+    except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(

@@ -182,11 +182,19 @@ class Colorizer:
         }
 
     @classmethod
-    def load(cls, path=None, size=None):
+    def load(cls, path=None, size=None, temperature=None):
         """Loads a `.keras` model, a list of them (an ensemble), or the shipped default.
+
+        Args:
+            path: A `.keras` file, a list of them, or None for the shipped model.
+            size: Longer side the network sees (default: the training size).
+            temperature: For models with a bins head (`--loss bins`), the annealed-mean
+                temperature (default: the saved one); lower is more saturated.
 
         Raises:
             ModelNotFoundError: the file does not exist, or no default is installed.
+            ValueError: the file is not a model, or a temperature for a model
+                without a bins head.
         """
         paths = [path] if isinstance(path, (str, os.PathLike)) else list(path or [])
         if not paths:
@@ -199,6 +207,11 @@ class Colorizer:
             paths = [default]
         paths = [os.fspath(p) for p in paths]
         models = [_load_keras_model(p) for p in paths]
+        if temperature is not None:
+            from colorization.models import set_temperature
+
+            for model in models:
+                set_temperature(model, temperature)
         return cls(models, size=size or _training_size(paths[0]))
 
     def colorize_array(self, rgb):

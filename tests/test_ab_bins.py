@@ -181,3 +181,55 @@ def test_train_with_bins_loss(tmp_path):
     # The trained model's output is ab, as for every other generator.
     l_norm = tf.random.uniform((1, 32, 32, 1), -1, 1)
     assert result.generator(l_norm).shape == (1, 32, 32, 2)
+
+
+def _saved_model(tmp_path, head):
+    cfg = ModelConfig(name="unet", base_filters=4, depth=2, head=head)
+    path = str(tmp_path / f"{head}.keras")
+    build_generator(cfg).save(path)
+    return path
+
+
+def test_temperature_of_a_loaded_model(tmp_path):
+    from colorization.inference import Colorizer
+
+    path = _saved_model(tmp_path, "bins")
+    rgb = (np.random.default_rng(0).uniform(0, 1, (1, 32, 48, 3)) * 255).astype(
+        np.uint8
+    )
+    saved = Colorizer.load(path, size=32)
+    colder = Colorizer.load(path, size=32, temperature=0.05)
+    assert colder.models[0].get_layer("ab").temperature == 0.05
+    assert not np.array_equal(saved.colorize_array(rgb), colder.colorize_array(rgb))
+    with pytest.raises(ValueError, match="--loss bins"):
+        Colorizer.load(_saved_model(tmp_path, "tanh"), temperature=0.5)
+    with pytest.raises(ValueError, match="> 0"):
+        Colorizer.load(path, temperature=-1.0)
+
+
+def test_temperature_flags(tmp_path, capsys):
+    import infer
+    from colorization import checkpoints
+
+    photos = write_photos(tmp_path / "photos", copies=1)
+    tanh = _saved_model(tmp_path, "tanh")
+    assert infer.main([photos, "--model", tanh, "--temperature", "0.5"]) == 2
+    assert "--loss bins" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        infer.main([photos, "--temperature", "0"])
+    # checkpoints --temperature bakes the temperature into the written model.
+    config = resolve_config(
+        "tiny",
+        {
+            "dataset": "folder",
+            "data_dir": photos,
+            "val_dir": photos,
+            "loss": "bins",
+            "mixed_precision": "off",
+            "steps_per_epoch": 1,
+        },
+    )
+    fit(config, str(tmp_path / "run"))
+    out = str(tmp_path / "t.keras")
+    assert checkpoints.main([str(tmp_path / "run"), out, "--temperature", "0.6"]) == 0
+    assert keras.models.load_model(out).get_layer("ab").temperature == 0.6

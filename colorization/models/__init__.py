@@ -12,7 +12,11 @@ from colorization.models.config import (
     NORMS,
     ModelConfig,
 )
-from colorization.models.layers import ReflectionPadding2D
+from colorization.models.layers import (
+    AnnealedMean,
+    ReflectionPadding2D,
+    set_temperature,
+)
 from colorization.models.registry import (
     DISCRIMINATORS,
     GENERATORS,
@@ -25,6 +29,7 @@ from colorization.models.resnet18 import build_resnet18_encoder, load_encoder_we
 from colorization.models.spectral_norm import SpectralNormalization
 
 __all__ = [
+    "AnnealedMean",
     "DISCRIMINATORS",
     "DISCRIMINATOR_NAMES",
     "GENERATORS",
@@ -40,4 +45,5 @@ __all__ = [
     "load_encoder_weights",
     "min_input_size",
     "model_stride",
+    "set_temperature",
 ]

@@ -120,3 +120,26 @@ class AnnealedMean(keras.layers.Layer):
         config = super().get_config()
         config.update(centres=self.centres, temperature=self.temperature)
         return config
+
+
+def set_temperature(model, temperature):
+    """Sets the annealed-mean temperature of every `AnnealedMean` layer of `model`.
+
+    Lower is more saturated, higher closer to the distribution's (greyer) mean. Call it
+    before the model is traced (for example right after loading).
+
+    Raises:
+        ValueError: `model` has no bins head, or the temperature is not positive.
+    """
+    if not temperature > 0:
+        raise ValueError(f"the temperature must be > 0, got {temperature!r}")
+    layers = [
+        layer for layer in model._flatten_layers() if isinstance(layer, AnnealedMean)
+    ]
+    if not layers:
+        raise ValueError(
+            f"model {model.name!r} predicts ab directly: a temperature applies only to "
+            "models trained with --loss bins"
+        )
+    for layer in layers:
+        layer.temperature = float(temperature)
