@@ -432,7 +432,7 @@ def klefbom_resnet18():
 
 
 def default():
-    """The model shipped in the package: a U-Net on the ImageNet EfficientNet-Lite0
+    """The bins member of the shipped ensemble: a U-Net on the ImageNet EfficientNet-Lite0
     encoder with Zhang et al.'s classification head (rebalanced cross-entropy over ab
     bins, annealed-mean output), 128 px, random crops and flips, 6 epochs. Give it the
     photos and the converted encoder weights (README: "The shipped default model")."""
@@ -459,6 +459,18 @@ def _cpu_recipe(name, loss, beta_1=0.9, discriminator=None, head=None):
         {"lr": 2e-4, "beta_1": beta_1, "batch_size": 16, "epochs": 2},
         loss,
         discriminator,
+    )
+
+
+def effnet_l1():
+    """The L1 member of the shipped ensemble: the default U-Net on the ImageNet
+    EfficientNet-Lite0 encoder, regressing ab with L1 (the first shipped model)."""
+    return _experiment(
+        "effnet-l1",
+        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
+        {"name": "effnet_unet"},
+        {"lr": 2e-4, "batch_size": 16, "epochs": 6},
+        {"recon": "l1"},
     )
 
 
@@ -491,6 +503,7 @@ PRESETS = {
     ),
     # Zhang et al.: rebalanced classification over the ab bins, annealed-mean output.
     "cpu-unet-bins": _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
+    "effnet-l1": effnet_l1,
     "default": default,
     "tiny": tiny,
 }

@@ -60,7 +60,8 @@ def infer_stride(model):
     )
 
 
-def _load_keras_model(path):
+def load_model(path):
+    """Loads a `.keras` colorizer; ModelNotFoundError or a one-line ValueError."""
     import keras
 
     import colorization.models  # noqa: F401  (registers the custom layers)
@@ -206,7 +207,7 @@ class Colorizer:
                 )
             paths = [default]
         paths = [os.fspath(p) for p in paths]
-        models = [_load_keras_model(p) for p in paths]
+        models = [load_model(p) for p in paths]
         if temperature is not None:
             from colorization.models import set_temperature
 

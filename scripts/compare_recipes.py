@@ -61,9 +61,8 @@ def main(argv=None):
     parser.add_argument("--again", action="store_true", help="re-score cached runs")
     args = parser.parse_args(argv)
 
-    import keras
-
     from colorization import checkpoints
+    from colorization.inference import load_model
 
     lines = [
         "| recipe | parameters | steps | PSNR | SSIM | ab AuC | hist. a | hist. b "
@@ -80,13 +79,13 @@ def main(argv=None):
                 print(f"error: {error}", file=sys.stderr)
                 return 2
         summary = score(model, args.val, os.path.join(workdir, "val_metrics.json"))
-        parameters = keras.models.load_model(model).count_params()
+        parameters = load_model(model).count_params()
         steps = _last_row(workdir).get("global_step", "")
         name = os.path.basename(os.path.normpath(workdir))
         lines.append(row(name, summary, steps, f"{parameters / 1e6:.1f}M"))
     for model in args.model:
         summary = score(model, args.val, os.path.splitext(model)[0] + ".val.json")
-        parameters = keras.models.load_model(model).count_params()
+        parameters = load_model(model).count_params()
         lines.append(
             row(os.path.basename(model), summary, "", f"{parameters / 1e6:.1f}M")
         )

@@ -1,0 +1,94 @@
+"""Pack several colorizers into one `.keras` model that averages their ab.
+
+    python -m colorization.ensemble out.keras runs/effnet-l1/last.keras runs/default/last.keras
+
+`Colorizer.load([a, b])` averages models at run time (the Klefbom-Mjoberg ensemble);
+this writes the same average as one model file, so it ships, loads and exports like any
+other. A regression model (L1: right hue, washed out) and a classification model (bins:
+vivid, sometimes the wrong hue) average to colour that is both: see README, "Choosing
+the recipe". The members must have been trained at the same image size; their
+sidecars are kept in the ensemble's sidecar.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+
+def build_ensemble(members, name="ensemble"):
+    """A functional model L_norm -> mean of the members' ab_norm, in float32.
+
+    Args:
+        members: Keras models mapping L_norm (batch, H, W, 1) to ab_norm
+            (batch, H, W, 2); their layers are shared, not copied.
+        name: The ensemble's name.
+    """
+    import keras
+
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    inputs = keras.Input((None, None, 1), name="L")
+    outputs = [
+        # A uniquely named view of each member (two runs often share a model name).
+        keras.Model(m.input, m.output, name=f"member{i + 1}_{m.name}")(inputs)
+        for i, m in enumerate(members)
+    ]
+    ab = keras.layers.Average(dtype="float32", name="ab")(outputs)
+    return keras.Model(inputs, ab, name=name)
+
+
+def _sidecar(path):
+    sidecar = os.path.splitext(path)[0] + ".json"
+    if not os.path.isfile(sidecar):
+        raise FileNotFoundError(
+            f"{sidecar!r} does not exist: write members with colorization.checkpoints"
+        )
+    with open(sidecar, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_ensemble(output, paths):
+    """Loads the `.keras` models at `paths`, writes their ensemble to `output` (whole
+    or not at all) and a sidecar with the training size and the members' configs.
+
+    Raises:
+        FileNotFoundError: a member or its .json sidecar is missing.
+        ValueError: fewer than two members, or members trained at different sizes.
+    """
+    from colorization.inference import load_model
+
+    configs = [_sidecar(path) for path in paths]
+    sizes = {config["data"]["image_size"] for config in configs}
+    if len(sizes) != 1:
+        raise ValueError(f"the members were trained at different sizes {sorted(sizes)}")
+    model = build_ensemble([load_model(path) for path in paths])
+    temporary = output + ".partial.keras"
+    model.save(temporary)
+    os.replace(temporary, output)
+    sidecar = os.path.splitext(output)[0] + ".json"
+    with open(sidecar + ".partial", "w", encoding="utf-8") as f:
+        json.dump({"image_size": sizes.pop(), "members": configs}, f, indent=1)
+    os.replace(sidecar + ".partial", sidecar)
+    return sidecar
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output", help="the .keras file to write")
+    parser.add_argument("members", nargs="+", help=".keras models (with sidecars)")
+    args = parser.parse_args(argv)
+    if not args.output.endswith(".keras"):
+        print("error: the output must end in .keras", file=sys.stderr)
+        return 2
+    try:
+        sidecar = write_ensemble(args.output, args.members)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output} ({len(args.members)} members) and {sidecar}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
