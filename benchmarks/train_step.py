@@ -37,15 +37,15 @@ def matmul_peak(dtype, n=4096, repeats=5):
     return 2 * n**3 / best / 1e9
 
 
-def step_flops(generator, recon_fn, batch):
+def step_flops(forward_loss, variables, batch):
     """FLOP of one forward + backward pass, from the profiler on the traced graph."""
     import tensorflow as tf
 
     @tf.function
     def forward_backward(l_norm, ab, mask):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(recon_fn(ab, generator(l_norm, training=True), mask))
-        return tape.gradient(loss, generator.trainable_variables)
+            loss = tf.reduce_mean(forward_loss(l_norm, ab, mask)[0])
+        return tape.gradient(loss, variables)
 
     graph = forward_backward.get_concrete_function(*batch).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
@@ -66,7 +66,7 @@ def _median_seconds(fn, steps, warmup):
     return float(np.median(times))
 
 
-def time_split(generator, recon_fn, batch, steps, warmup):
+def time_split(generator, forward_loss, batch, steps, warmup):
     """Seconds of the forward pass alone and of forward + backward (no update)."""
     import tensorflow as tf
 
@@ -77,7 +77,7 @@ def time_split(generator, recon_fn, batch, steps, warmup):
     @tf.function
     def forward_backward(l_norm, ab, mask):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(recon_fn(ab, generator(l_norm, training=True), mask))
+            loss = tf.reduce_mean(forward_loss(l_norm, ab, mask)[0])
         return tape.gradient(loss, generator.trainable_variables)
 
     return (
@@ -140,6 +140,10 @@ def main(argv=None):
         optimizer = train_steps.make_optimizer(
             config.train, config.train.lr, args.mixed_precision == "fp16"
         )
+    # Uniform rebalancing weights stand in for the data's prior (same cost).
+    class_weights = None
+    if config.loss.recon == losses.BINS:
+        class_weights = np.ones(generator.get_layer("ab_logits").filters, np.float32)
     plain_step, _ = train_steps.make_steps(
         strategy,
         generator,
@@ -149,6 +153,7 @@ def main(argv=None):
         config.loss,
         args.batch_size,
         jit=False,
+        class_weights=class_weights,
     )
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.image_size, args.image_size)
@@ -163,9 +168,11 @@ def main(argv=None):
     keras_seconds = None
     if not args.no_keras_baseline:
         keras_seconds = keras_baseline_seconds(config, batch, args.steps, args.warmup)
-    recon_fn = losses.RECON_LOSSES[config.loss.recon]
-    forward, forward_backward = time_split(generator, recon_fn, batch, args.steps, 1)
-    flops = step_flops(generator, recon_fn, batch)
+    forward_loss = train_steps.reconstruction(generator, config.loss, class_weights)
+    forward, forward_backward = time_split(
+        generator, forward_loss, batch, args.steps, 1
+    )
+    flops = step_flops(forward_loss, generator.trainable_variables, batch)
     peak = matmul_peak(tf.bfloat16 if args.mixed_precision == "bf16" else tf.float32)
     achieved = flops / seconds / 1e9
     figures = {

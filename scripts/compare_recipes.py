@@ -6,9 +6,8 @@
 For each train.py workdir, writes its last checkpoint as WORKDIR/last.keras (float32,
 with the .json sidecar), scores it with evaluate.py's metrics on every photo of --val
 (WORKDIR/val_metrics.json; kept and reused unless --again) and prints one Markdown row
-per recipe beside the colourless baseline. Extra `.keras` files (for example the model
-shipped before) are scored with --model (their figures are cached beside them in
-NAME.val.json).
+per recipe beside the colourless baseline. Extra `.keras` files (for example the
+shipped model) are scored with --model, every time.
 """
 
 import argparse
@@ -29,9 +28,9 @@ def _last_row(workdir):
     return rows[-1] if rows else {}
 
 
-def score(model_path, val_dir, out_json, again=False):
+def score(model_path, val_dir, out_json=None, again=False):
     """The evaluate.py summary of `model_path` on `val_dir`, cached in `out_json`."""
-    if os.path.isfile(out_json) and not again:
+    if out_json and os.path.isfile(out_json) and not again:
         with open(out_json) as f:
             return json.load(f)
     from colorization import folders
@@ -41,9 +40,10 @@ def score(model_path, val_dir, out_json, again=False):
     paths = [path for path, _ in folders.find_images([val_dir])]
     summary = evaluate_paths(Colorizer.load(model_path), paths)
     summary.pop("images")
-    with open(out_json + ".partial", "w") as f:
-        json.dump(summary, f, indent=1)
-    os.replace(out_json + ".partial", out_json)
+    if out_json:
+        with open(out_json + ".partial", "w") as f:
+            json.dump(summary, f, indent=1)
+        os.replace(out_json + ".partial", out_json)
     return summary
 
 
@@ -78,13 +78,14 @@ def main(argv=None):
             except FileNotFoundError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
-        summary = score(model, args.val, os.path.join(workdir, "val_metrics.json"))
+        cache = os.path.join(workdir, "val_metrics.json")
+        summary = score(model, args.val, cache, args.again)
         parameters = load_model(model).count_params()
         steps = _last_row(workdir).get("global_step", "")
         name = os.path.basename(os.path.normpath(workdir))
         lines.append(row(name, summary, steps, f"{parameters / 1e6:.1f}M"))
     for model in args.model:
-        summary = score(model, args.val, os.path.splitext(model)[0] + ".val.json")
+        summary = score(model, args.val)
         parameters = load_model(model).count_params()
         lines.append(
             row(os.path.basename(model), summary, "", f"{parameters / 1e6:.1f}M")
