@@ -56,6 +56,7 @@ def write_ensemble(output, paths):
         FileNotFoundError: a member or its .json sidecar is missing.
         ValueError: fewer than two members, or members trained at different sizes.
     """
+    from colorization import train_io
     from colorization.inference import load_model
 
     configs = [_sidecar(path) for path in paths]
@@ -67,9 +68,7 @@ def write_ensemble(output, paths):
     model.save(temporary)
     os.replace(temporary, output)
     sidecar = os.path.splitext(output)[0] + ".json"
-    with open(sidecar + ".partial", "w", encoding="utf-8") as f:
-        json.dump({"image_size": sizes.pop(), "members": configs}, f, indent=1)
-    os.replace(sidecar + ".partial", sidecar)
+    train_io.write_json(sidecar, {"image_size": sizes.pop(), "members": configs})
     return sidecar
 
 

@@ -42,8 +42,8 @@ def paths(workdir):
 def write_json(path, value):
     """Writes `value` as JSON to `path` through a temporary file and a rename."""
     temporary = path + ".partial"
-    with open(temporary, "w") as f:
-        json.dump(value, f)
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1)
     os.replace(temporary, path)
 
 

@@ -33,7 +33,7 @@ def score(model_path, val_dir, out_json=None, again=False):
     if out_json and os.path.isfile(out_json) and not again:
         with open(out_json) as f:
             return json.load(f)
-    from colorization import folders
+    from colorization import folders, train_io
     from colorization.evaluation import evaluate_paths
     from colorization.inference import Colorizer
 
@@ -41,9 +41,7 @@ def score(model_path, val_dir, out_json=None, again=False):
     summary = evaluate_paths(Colorizer.load(model_path), paths)
     summary.pop("images")
     if out_json:
-        with open(out_json + ".partial", "w") as f:
-            json.dump(summary, f, indent=1)
-        os.replace(out_json + ".partial", out_json)
+        train_io.write_json(out_json, summary)
     return summary
 
 
