@@ -14,7 +14,7 @@ from colorization.models import ModelConfig, build_generator
 from colorization.models.layers import AnnealedMean
 from colorization.training import fit
 from data_pipeline import lab
-from tests.train_data import write_photos
+from tests.train_data import tiny_config, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -159,18 +159,7 @@ def test_bins_config_rules():
 
 def test_train_with_bins_loss(tmp_path):
     photos = write_photos(tmp_path / "photos", copies=2)
-    config = resolve_config(
-        "tiny",
-        {
-            "dataset": "folder",
-            "data_dir": photos,
-            "val_dir": photos,
-            "loss": "bins",
-            "mixed_precision": "off",
-            "steps_per_epoch": 3,
-            "epochs": 2,
-        },
-    )
+    config = tiny_config(photos, loss="bins", steps_per_epoch=3, epochs=2)
     workdir = tmp_path / "run"
     result = fit(config, str(workdir))
     assert result.metrics["global_step"] == 6
@@ -218,17 +207,7 @@ def test_temperature_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         infer.main([photos, "--temperature", "0"])
     # checkpoints --temperature bakes the temperature into the written model.
-    config = resolve_config(
-        "tiny",
-        {
-            "dataset": "folder",
-            "data_dir": photos,
-            "val_dir": photos,
-            "loss": "bins",
-            "mixed_precision": "off",
-            "steps_per_epoch": 1,
-        },
-    )
+    config = tiny_config(photos, loss="bins", steps_per_epoch=1)
     fit(config, str(tmp_path / "run"))
     out = str(tmp_path / "t.keras")
     assert checkpoints.main([str(tmp_path / "run"), out, "--temperature", "0.6"]) == 0

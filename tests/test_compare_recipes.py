@@ -3,9 +3,8 @@
 import importlib.util
 import os
 
-from colorization.config import resolve_config
 from colorization.training import train
-from tests.train_data import REPO, write_photos
+from tests.train_data import REPO, tiny_config, write_photos
 
 
 def _script():
@@ -18,16 +17,7 @@ def _script():
 
 def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
     photos = write_photos(tmp_path / "photos", copies=1)
-    config = resolve_config(
-        "tiny",
-        {
-            "dataset": "folder",
-            "data_dir": photos,
-            "val_dir": photos,
-            "mixed_precision": "off",
-            "steps_per_epoch": 2,
-        },
-    )
+    config = tiny_config(photos)
     workdir = tmp_path / "tiny-run"
     train(config, str(workdir))
     script = _script()

@@ -14,28 +14,14 @@ import pytest
 import tensorflow as tf
 
 from colorization import train_steps
-from colorization.config import ExperimentConfig, resolve_config
+from colorization.config import ExperimentConfig
 from colorization.training import TrainingDiverged, train
-from tests.train_data import REPO, write_photos
+from tests.train_data import REPO, tiny_config, write_photos
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     return write_photos(tmp_path_factory.mktemp("photos"), copies=2)
-
-
-def tiny_config(photos, **overrides):
-    return resolve_config(
-        "tiny",
-        {
-            "dataset": "folder",
-            "data_dir": photos,
-            "val_dir": photos,
-            "mixed_precision": "off",
-            "steps_per_epoch": 2,
-            **overrides,
-        },
-    )
 
 
 def test_train_writes_every_output(photos, tmp_path):

@@ -28,6 +28,24 @@ def write_photos(root, copies=2, size=(48, 40)):
     return str(root)
 
 
+def tiny_config(photos, **overrides):
+    """The tiny preset on the folder `photos` (also its validation set), float32,
+    2 steps per epoch unless overridden."""
+    from colorization.config import resolve_config
+
+    return resolve_config(
+        "tiny",
+        {
+            "dataset": "folder",
+            "data_dir": photos,
+            "val_dir": photos,
+            "mixed_precision": "off",
+            "steps_per_epoch": 2,
+            **overrides,
+        },
+    )
+
+
 def free_port():
     """A TCP port on localhost that is free right now."""
     with socket.socket() as s:
