@@ -1,0 +1,24 @@
+"""The benchmark scripts run and end with one JSON object (figures are not asserted:
+the machines are noisy)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.train_data import REPO
+
+
+@pytest.mark.parametrize("preset", ["tiny", "cpu-unet-bins"])
+def test_train_step_benchmark_prints_its_figures(preset):
+    args = [sys.executable, "benchmarks/train_step.py", "--preset", preset]
+    args += ["--image-size", "32", "--batch-size", "2", "--steps", "1", "--warmup", "1"]
+    out = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["preset"] == preset and figures["batch_size"] == 2
+    for key in ("seconds_per_step", "keras_fit_seconds_per_step", "gflop_per_step"):
+        assert figures[key] > 0
+    assert 0 < figures["fraction_of_peak"] and figures["matmul_peak_gflop_per_s"] > 0
