@@ -57,8 +57,11 @@ def write_ensemble(output, paths):
         ValueError: fewer than two members, or members trained at different sizes.
     """
     from colorization import train_io
-    from colorization.inference import load_model
+    from colorization.inference import ModelNotFoundError, load_model
 
+    for path in paths:  # name a missing model, not its missing sidecar
+        if not os.path.isfile(path):
+            raise ModelNotFoundError(f"model file {path!r} does not exist")
     configs = [_sidecar(path) for path in paths]
     sizes = {config["data"]["image_size"] for config in configs}
     if len(sizes) != 1:

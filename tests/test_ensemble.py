@@ -60,7 +60,7 @@ def test_temperature_reaches_a_nested_bins_member(tmp_path):
     ("members", "message"),
     [
         (["l1"], "at least two"),
-        (["l1", "missing"], "does not exist"),
+        (["l1", "missing"], "model file"),
         (["l1", "big"], "different sizes"),
     ],
 )
