@@ -66,8 +66,9 @@ def parser():
     )
     p.add_argument(
         "--loss",
-        choices=("l1", "l2", "huber", "bins"),
-        help="l1, l2, huber, or bins (Zhang et al.'s rebalanced classification)",
+        choices=("l1", "l2", "huber", "bins", "bins_l1"),
+        help="l1, l2, huber, bins (Zhang et al.'s rebalanced classification) or "
+        "bins_l1 (both, on a two-head generator)",
     )
     p.add_argument("--image-size", type=_positive)
     p.add_argument("--batch-size", type=_positive, help="global batch size")
@@ -82,6 +83,12 @@ def parser():
     )
     p.add_argument("--save-every-steps", type=_positive)
     p.add_argument("--resume", action="store_true", help="require a checkpoint")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this .keras model's weights (matched by layer name) when "
+        "the workdir has no checkpoint, e.g. the shipped model",
+    )
     p.add_argument(
         "--export", metavar="DIR", help="also write a SavedModel (export.py's)"
     )
@@ -108,7 +115,10 @@ def config_from_args(args):
         "mixed_precision": args.mixed_precision,
         "strategy": args.strategy,
         "save_every_steps": args.save_every_steps,
+        "init_from": args.init_from,
     }
+    if args.init_from is not None and not os.path.isfile(args.init_from):
+        raise ValueError(f"--init-from: no such model file {args.init_from!r}")
     if args.encoder_weights is not None:
         if not os.path.isfile(args.encoder_weights):
             raise ValueError(

@@ -43,9 +43,11 @@ class LossConfig:
     """What the generator (and the discriminator) minimise.
 
     Attributes:
-        recon: Reconstruction loss: "l1", "l2" or "huber" (delta 0.5), masked, or
+        recon: Reconstruction loss: "l1", "l2" or "huber" (delta 0.5), masked;
             "bins": Zhang et al.'s rebalanced cross-entropy over ab bins (needs a
-            generator with head "bins").
+            generator with head "bins"); or "bins_l1": that cross-entropy on the bins
+            head plus `l1_weight` x L1 on the regression head of a generator with
+            head "dual".
         gan: None (reconstruction only), "bce" or "lsgan".
         lam: Factor of the reconstruction loss with "lambda" weighting.
         weighting: "lambda" (adv + lam * recon) or "ehrenberg"
@@ -55,6 +57,7 @@ class LossConfig:
             smoothing) or a [low, high] range for noisy labels.
         fake_label: Target for generated inputs: a float or a [low, high] range.
         pretrain_epochs: Epochs of reconstruction-only training before the GAN (Zhu).
+        l1_weight: Weight of the regression head's L1 in the "bins_l1" loss.
     """
 
     recon: str = "l1"
@@ -65,10 +68,15 @@ class LossConfig:
     real_label: float | list = 1.0
     fake_label: float | list = 0.0
     pretrain_epochs: int = 0
+    l1_weight: float = 1.0
 
     def __post_init__(self):
         _check_fields(self)
-        _choice("loss.recon", self.recon, (*losses.RECON_KINDS, losses.BINS))
+        _choice(
+            "loss.recon", self.recon, (*losses.RECON_KINDS, *losses.CLASSIFICATION_KINDS)
+        )
+        if self.l1_weight < 0:
+            raise ValueError(f"loss.l1_weight must be >= 0, got {self.l1_weight}")
         _choice("loss.gan", self.gan, (None, *losses.GAN_KINDS))
         _choice("loss.weighting", self.weighting, losses.WEIGHTINGS)
         if not 0.0 <= self.w <= 1.0:
@@ -104,6 +112,9 @@ class TrainConfig:
         val_steps: Validation batches per epoch; None: the whole validation set.
         image_grid_size: Validation images in the sample grid (at most one batch).
         save_every_steps: Also save the last checkpoint every this many steps.
+        init_from: A `.keras` model whose weights start the run (layers matched by
+            name and shape; of an ensemble, its last member), for example the
+            shipped model; used only when the workdir holds no checkpoint yet.
     """
 
     epochs: int = 1
@@ -122,6 +133,7 @@ class TrainConfig:
     val_steps: int | None = 50
     image_grid_size: int = 4
     save_every_steps: int | None = 1000
+    init_from: str | None = None
 
     def __post_init__(self):
         _check_fields(self)
@@ -258,20 +270,27 @@ def validate(config: ExperimentConfig) -> None:
             f"image_size {size} is not a multiple of {config.generator.name}'s "
             f"stride {stride}"
         )
+    for side in config.data.scales or ():
+        if side % stride:
+            raise ValueError(
+                f"scale {side} is not a multiple of {config.generator.name}'s "
+                f"stride {stride}"
+            )
     if config.val_data is not None and config.val_data.image_size != size:
         raise ValueError("validation and training image sizes differ")
     if config.generator.is_discriminator:
         raise ValueError(f"{config.generator.name!r} is not a generator")
     loss, disc = config.loss, config.discriminator
-    bins_head = config.generator.resolved().head == "bins"
-    if (loss.recon == losses.BINS) != bins_head:
+    head = config.generator.resolved().head
+    for kind, needs in ((losses.BINS, "bins"), (losses.BINS_L1, "dual")):
+        if (loss.recon == kind) != (head == needs):
+            raise ValueError(
+                f"the {kind!r} loss and a generator with head {needs!r} (unet or "
+                "effnet_unet) go together"
+            )
+    if loss.recon in losses.CLASSIFICATION_KINDS and loss.gan is not None:
         raise ValueError(
-            "the 'bins' loss and a generator with head 'bins' (unet or effnet_unet) "
-            "go together"
-        )
-    if bins_head and loss.gan is not None:
-        raise ValueError(
-            "the 'bins' loss is not combined with a GAN; use l1, l2, huber"
+            f"the {loss.recon!r} loss is not combined with a GAN; use l1, l2, huber"
         )
     if loss.gan is None:
         if disc is not None:
@@ -308,7 +327,13 @@ def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | N
         A DataConfig without augmentation, or None when there is no validation data
         (a folder source without `val_dir`, or a TFDS name without a known split).
     """
-    common = {"augment": "none", "download": data.download, "seed": data.seed}
+    common = {
+        "augment": "none",
+        "download": data.download,
+        "seed": data.seed,
+        "scales": None,
+        "degrade": 0.0,
+    }
     if val_dir:
         source = "tfrecord" if data.source == "tfrecord" else "folder"
         return _data_config(
@@ -432,12 +457,42 @@ def klefbom_resnet18():
 
 
 def default():
-    """The bins member of the shipped ensemble: a U-Net on the ImageNet EfficientNet-Lite0
-    encoder with Zhang et al.'s classification head (rebalanced cross-entropy over ab
-    bins, annealed-mean output), 128 px, random crops and flips, 6 epochs. Give it the
-    photos and the converted encoder weights (README: "The shipped default model")."""
+    """The shipped default model: one U-Net on the ImageNet EfficientNet-Lite0 encoder
+    with two heads (Zhang et al.'s rebalanced ab bins and an L1 regression, blended),
+    trained at several scales (128-224 px, one side per batch) on crops, flips and
+    old-scan degradations of the input L. 24 epochs of 500 steps; give it the photos
+    and --init-from (the shipped model) or --encoder-weights (README: "The shipped
+    default model")."""
     return _experiment(
         "default",
+        {
+            "source": "imagenet",
+            "image_size": 224,
+            "scales": [128, 160, 192, 224],
+            "augment": "crop_flip",
+            "degrade": 0.3,
+        },
+        {"name": "effnet_unet", "head": "dual"},
+        {
+            "lr": 1e-4,
+            "lr_decay_rate": 0.5,
+            "lr_decay_steps": 4000,
+            "batch_size": 16,
+            "epochs": 24,
+            "steps_per_epoch": 500,
+            "val_steps": None,
+            "save_every_steps": 250,
+        },
+        {"recon": "bins_l1", "l1_weight": 5.0},
+    )
+
+
+def effnet_bins():
+    """The bins member of the ensemble shipped before: the EfficientNet-Lite0 U-Net with
+    Zhang et al.'s classification head (rebalanced cross-entropy over ab bins,
+    annealed-mean output), 128 px, random crops and flips, 6 epochs."""
+    return _experiment(
+        "effnet-bins",
         {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
         {"name": "effnet_unet", "head": "bins"},
         {"lr": 2e-4, "batch_size": 16, "epochs": 6},
@@ -463,7 +518,7 @@ def _cpu_recipe(name, loss, beta_1=0.9, discriminator=None, head=None):
 
 
 def effnet_l1():
-    """The L1 member of the shipped ensemble: the default U-Net on the ImageNet
+    """The L1 member of the ensemble shipped before: the U-Net on the ImageNet
     EfficientNet-Lite0 encoder, regressing ab with L1 (the first shipped model)."""
     return _experiment(
         "effnet-l1",
@@ -504,6 +559,7 @@ PRESETS = {
     # Zhang et al.: rebalanced classification over the ab bins, annealed-mean output.
     "cpu-unet-bins": _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
     "effnet-l1": effnet_l1,
+    "effnet-bins": effnet_bins,
     "default": default,
     "tiny": tiny,
 }
@@ -519,6 +575,7 @@ _TRAIN_KEYS = (
     "jit",
     "val_steps",
     "save_every_steps",
+    "init_from",
 )
 OVERRIDE_KEYS = (
     *_TRAIN_KEYS,
@@ -587,7 +644,9 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
     if "loss" in given:
         loss = dataclasses.replace(loss, recon=given["loss"])
         if "head" in MODEL_DEFAULTS[generator.name]:  # the head follows the loss
-            head = "bins" if given["loss"] == losses.BINS else "tanh"
+            head = {losses.BINS: "bins", losses.BINS_L1: "dual"}.get(
+                given["loss"], "tanh"
+            )
             generator = dataclasses.replace(generator, head=head)
     if "pretrain_epochs" in given:
         loss = dataclasses.replace(loss, pretrain_epochs=given["pretrain_epochs"])

@@ -6,8 +6,10 @@ and for the set, for the model and for the baseline.
 """
 
 import numpy as np
+import tensorflow as tf
 
-from colorization import image_io, metrics
+from colorization import image_io, losses, metrics
+from data_pipeline import constants as C
 from data_pipeline import lab
 
 PER_IMAGE = ("psnr", "ssim", "colourfulness", "ab_auc", "hist_a", "hist_b")
@@ -122,3 +124,65 @@ def format_table(summary):
         f"| truth | | | | | | {summary['truth']['colourfulness']:.3f} | 1.000 |"
     )
     return "\n".join(lines)
+
+
+BATCH_SCORES = ("l1", "psnr", "ab_auc", "hist_a", "hist_b", "colourfulness_ratio")
+
+
+def score_batches(predict, dataset):
+    """The validation scores of training: the metrics of `evaluate_paths` on batches
+    of model tensors (at the training size, not the photo's), cheap enough for every
+    epoch. Truth and prediction share the input L; padding is cropped away.
+
+    Args:
+        predict: L_norm (N, S, S, 1) -> ab_norm (N, S, S, 2), float32.
+        dataset: (L_norm, ab_norm, mask) batches.
+
+    Returns:
+        {name: float} for the names in `BATCH_SCORES`: the mean masked L1 of ab_norm,
+        mean PSNR and ab AuC per image, hist. a / b intersections of all pixels, and
+        the mean colourfulness as a ratio of the truth's.
+    """
+    rows, hists = [], {"model": np.zeros((2, 256)), "truth": np.zeros((2, 256))}
+    for l_norm, ab, mask in dataset:
+        pred = predict(l_norm)
+        l1 = losses.masked_l1(ab, pred, mask).numpy()
+        model_rgb = lab.to_uint8(lab.model_to_rgb(l_norm, pred))
+        images = {
+            "truth": lab.to_uint8(lab.model_to_rgb(l_norm, ab)).numpy(),
+            "model": model_rgb.numpy(),
+        }
+        # The ab of the 8-bit result, as evaluate_paths measures it, for the batch.
+        model_ab = lab.rgb_to_lab(tf.cast(model_rgb, tf.float32) / 255.0)[..., 1:]
+        model_ab, ab_np = model_ab.numpy(), ab.numpy()
+        for i, valid in enumerate(mask.numpy()[..., 0] > 0.5):
+            rows_any, cols_any = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+            if rows_any.size == 0:
+                continue
+            box = np.s_[rows_any[0] : rows_any[-1] + 1, cols_any[0] : cols_any[-1] + 1]
+            truth, result = images["truth"][i][box], images["model"][i][box]
+            truth_ab = C.denormalize_ab(ab_np[i][box])
+            result_ab = model_ab[i][box]
+            for name, values in (("truth", truth_ab), ("model", result_ab)):
+                hists[name] += metrics.ab_histograms(values)
+            rows.append(
+                {
+                    "l1": float(l1[i]),
+                    "psnr": metrics.psnr(truth, result),
+                    "ab_auc": metrics.ab_error_auc(truth_ab, result_ab),
+                    "colourfulness": metrics.colourfulness(result),
+                    "truth_colourfulness": metrics.colourfulness(truth),
+                }
+            )
+    if not rows:
+        return {name: float("nan") for name in BATCH_SCORES}
+    mean = {k: float(np.mean([row[k] for row in rows])) for k in rows[0]}
+    return {
+        "l1": mean["l1"],
+        "psnr": mean["psnr"],
+        "ab_auc": mean["ab_auc"],
+        "hist_a": metrics.histogram_intersection(hists["model"][0], hists["truth"][0]),
+        "hist_b": metrics.histogram_intersection(hists["model"][1], hists["truth"][1]),
+        "colourfulness_ratio": mean["colourfulness"]
+        / max(mean["truth_colourfulness"], 1e-9),
+    }

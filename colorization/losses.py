@@ -97,6 +97,10 @@ def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
 
 RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
 BINS = "bins"  # the classification loss of a generator with head "bins"
+# Both heads of a generator with head "dual": rebalanced cross-entropy on the bins head
+# plus `l1_weight` x masked L1 on the regression head.
+BINS_L1 = "bins_l1"
+CLASSIFICATION_KINDS = (BINS, BINS_L1)
 
 
 def rebalanced_bin_loss(

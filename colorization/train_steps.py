@@ -12,15 +12,24 @@ import tensorflow as tf
 from colorization import losses
 
 
-def synchronize_batch_norm(model):
+def synchronize_batch_norm(model, strategy=None):
     """Makes every BatchNormalization layer of `model` compute its batch moments
     over the global batch (all replicas and workers) and returns their number.
 
     Without this each replica normalises and updates its moving statistics with
     its own slice of the batch: training then differs from one device, and the
-    workers of a multi-worker run end with different moving statistics. On one
-    device the all-reduce is a no-op. Call it before the first training step.
+    workers of a multi-worker run end with different moving statistics. With one
+    replica nothing changes but the speed (the synchronised layer's extra
+    all-reduce costs time even when it has nobody to talk to), so nothing is done
+    and 0 is returned. Call it inside the strategy's scope, before the first step.
+
+    Args:
+        model: The model.
+        strategy: The strategy it trains under (default: the current one).
     """
+    strategy = strategy or tf.distribute.get_strategy()
+    if strategy.num_replicas_in_sync == 1:
+        return 0
     layers = [
         layer
         for layer in model._flatten_layers(include_self=False)
@@ -64,9 +73,10 @@ def reconstruction(generator, loss_config, class_weights=None):
 
     Returns a function `(l_norm, ab, mask) -> (per_example_loss, predicted_ab)` for
     training. With the "bins" loss the pass also reads the logits of the bins head
-    (layer "ab_logits") and needs the rebalancing `class_weights`.
+    (layer "ab_logits") and needs the rebalancing `class_weights`; with "bins_l1" it
+    also reads the regression head (layer "ab_l1") of a two-head generator.
     """
-    if loss_config.recon != losses.BINS:
+    if loss_config.recon not in losses.CLASSIFICATION_KINDS:
         recon_fn = losses.RECON_LOSSES[loss_config.recon]
 
         def regression(l_norm, ab, mask):
@@ -75,18 +85,22 @@ def reconstruction(generator, loss_config, class_weights=None):
 
         return regression
     if class_weights is None:
-        raise ValueError("the 'bins' loss needs the class rebalancing weights")
-    both = keras.Model(
-        generator.inputs, [generator.get_layer("ab_logits").output, generator.output]
-    )
+        raise ValueError(f"the {loss_config.recon!r} loss needs the class weights")
+    dual = loss_config.recon == losses.BINS_L1
+    heads = [generator.get_layer("ab_logits").output, generator.output]
+    if dual:
+        heads.append(generator.get_layer("ab_l1").output)
+    forward = keras.Model(generator.inputs, heads)
     centres = tf.constant(
         next(layer.centres for layer in generator.layers if hasattr(layer, "centres"))
     )
     class_weights = tf.constant(class_weights, tf.float32)
 
     def classification(l_norm, ab, mask):
-        logits, pred = both(l_norm, training=True)
+        logits, pred, *l1_head = forward(l_norm, training=True)
         loss = losses.rebalanced_bin_loss(ab, logits, mask, centres, class_weights)
+        if dual:
+            loss += loss_config.l1_weight * losses.masked_l1(ab, l1_head[0], mask)
         return loss, pred
 
     return classification

@@ -19,7 +19,7 @@ import sys
 import tensorflow as tf
 
 from data_pipeline import constants as C
-from data_pipeline import decode, image_ops, lab, sources
+from data_pipeline import decode, degrade, image_ops, lab, sources
 from data_pipeline import stats as S
 
 AUGMENTATIONS = ("none", "flip", "crop_flip", "shorter_side_crop")
@@ -55,6 +55,12 @@ class DataConfig:
             their whole file list).
         seed: seeds shuffling and augmentation; the pipeline is deterministic under it.
         jit_lab: compile the Lab conversion with XLA (about 3x faster on CPU).
+        scales: multi-scale training: each training batch is resized (area) to one of
+            these sides, drawn per batch under the seed; examples are prepared at
+            `image_size`, the largest. None: every batch at `image_size`.
+        degrade: chance that a training example's L is degraded as an old scan
+            (`data_pipeline.degrade`: fading, uneven exposure, blur, grain, JPEG);
+            the ab target stays clean. 0: never.
     """
 
     source: str = "folder"
@@ -74,6 +80,8 @@ class DataConfig:
     shuffle_buffer: int = 1024
     seed: int = 1337
     jit_lab: bool = True
+    scales: list | None = None
+    degrade: float = 0.0
 
     def __post_init__(self):
         if self.source not in ("folder", "tfrecord"):
@@ -92,6 +100,17 @@ class DataConfig:
             raise ValueError(
                 f"shorter_side ({self.shorter_side}) must be at least image_size ({self.image_size})"
             )
+        if self.scales is not None:
+            self.scales = [int(side) for side in self.scales]
+            if not self.scales or any(
+                not 8 <= side <= self.image_size for side in self.scales
+            ):
+                raise ValueError(
+                    f"scales must be sides in [8, image_size={self.image_size}], "
+                    f"got {self.scales}"
+                )
+        if not 0.0 <= self.degrade <= 1.0:
+            raise ValueError(f"degrade must be in [0, 1], got {self.degrade}")
         if not 0.0 < self.crop_min_fraction <= 1.0:
             raise ValueError(
                 f"crop_min_fraction must be in (0, 1], got {self.crop_min_fraction}"
@@ -219,6 +238,8 @@ def make_examples(config, training=False, input_context=None, stats=None):
             seed = tf.stack([tf.cast(config.seed, tf.int64), random])
             padded, mask = prepare_image(image, config, training, seed)
             l_norm, ab_norm, coloured = to_model(padded, mask, config.min_chroma)
+            if training and config.degrade > 0:
+                l_norm = _degrade(l_norm, mask, seed, config.degrade)
             gray = config.skip_grayscale & (coloured < config.min_colour_fraction)
             return l_norm, ab_norm, mask, tf.where(gray, S.GRAYSCALE, S.OK)
 
@@ -254,6 +275,36 @@ def make_examples(config, training=False, input_context=None, stats=None):
     )
 
 
+def _degrade(l_norm, mask, seed, probability):
+    """`degrade.random_degrade` on the image part of a padded L_norm."""
+    seed = tf.random.experimental.stateless_fold_in(seed, 1)  # not the crop's seed
+    degraded = degrade.random_degrade((l_norm + 1.0) / 2.0, seed, probability)
+    return tf.where(mask > 0, degraded * 2.0 - 1.0, C.PAD_L_NORM)
+
+
+def resize_batch(l_norm, ab_norm, mask, side):
+    """Resizes a batch of square (L_norm, ab_norm, mask) to `side` x `side` (area
+    averaging; the mask is 1 where at least half of a pixel was image)."""
+    size = tf.stack([side, side])
+    l_norm = tf.image.resize(l_norm, size, method="area")
+    ab_norm = tf.image.resize(ab_norm, size, method="area")
+    mask = tf.cast(tf.image.resize(mask, size, method="area") >= 0.5, tf.float32)
+    return l_norm, ab_norm * mask, mask
+
+
+def _random_scales(dataset, scales, seed):
+    """Resizes each batch to a side drawn from `scales` under (seed, batch index)."""
+    sides = tf.constant(scales, tf.int32)
+
+    def rescale(index, batch):
+        draw = tf.random.stateless_uniform(
+            [], tf.stack([tf.cast(seed, tf.int64), index]), 0, len(scales), tf.int32
+        )
+        return resize_batch(*batch, sides[draw])
+
+    return dataset.enumerate().map(rescale, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def make_dataset(config, batch_size, training=False, input_context=None, stats=None):
     """Batched, prefetched examples; one epoch (repeat it for step-based training).
 
@@ -272,6 +323,8 @@ def make_dataset(config, batch_size, training=False, input_context=None, stats=N
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     dataset = make_examples(config, training, input_context, stats)
     dataset = dataset.batch(batch_size, drop_remainder=training)
+    if training and config.scales:
+        dataset = _random_scales(dataset, config.scales, config.seed)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

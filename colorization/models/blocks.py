@@ -198,7 +198,7 @@ def _norm_act_dropout(x, name, norm, act, dropout, gamma_initializer):
     return x
 
 
-def bins_output(x, upsample=1):
+def bins_output(x, upsample=1, name="ab"):
     """Zhang et al.'s head: a 1x1 convolution to logits over the in-gamut ab bins
     (layer "ab_logits", which the classification loss reads), their annealed mean in
     float32, and bilinear upsampling by `upsample`. The model's output stays ab in
@@ -208,11 +208,30 @@ def bins_output(x, upsample=1):
 
     centres = ab_bins.gamut_centres()
     logits = keras.layers.Conv2D(len(centres), 1, name="ab_logits")(x)
-    name = "ab" if upsample == 1 else "ab_mean"
-    ab = AnnealedMean(centres, ab_bins.TEMPERATURE, dtype="float32", name=name)(logits)
+    mean_name = name if upsample == 1 else f"{name}_mean"
+    ab = AnnealedMean(
+        centres, ab_bins.TEMPERATURE, dtype="float32", name=mean_name
+    )(logits)
     if upsample > 1:
-        ab = BilinearUpSampling2D(upsample, dtype="float32", name="ab")(ab)
+        ab = BilinearUpSampling2D(upsample, dtype="float32", name=name)(ab)
     return ab
+
+
+def dual_output(x, upsample=1, blend=0.5):
+    """Two heads on one trunk: Zhang et al.'s bins head ("ab_bins", from the logits
+    layer "ab_logits") and an L1 regression head ("ab_l1", from "ab_conv"), blended
+    by a `HeadBlend` layer into the output "ab". Training reads both heads; inference
+    and export see one ab output, as for every other generator."""
+    from colorization.models.layers import BilinearUpSampling2D, HeadBlend
+
+    bins_ab = bins_output(x, upsample, name="ab_bins")
+    # Zero at the start: grey, so a trunk taken from a trained bins model is not
+    # pulled about by a random second head.
+    l1_ab = keras.layers.Conv2D(2, 1, kernel_initializer="zeros", name="ab_conv")(x)
+    if upsample > 1:
+        l1_ab = BilinearUpSampling2D(upsample, name="ab_l1_up")(l1_ab)
+    l1_ab = tanh_output(l1_ab, name="ab_l1")
+    return HeadBlend(blend, dtype="float32", name="ab")([bins_ab, l1_ab])
 
 
 def tanh_output(x, name="ab"):

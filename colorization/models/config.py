@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 NORMS = ("batch", "instance", "spectral", "none")
-HEADS = ("tanh", "bins")
+HEADS = ("tanh", "bins", "dual")
 GENERATOR_NORMS = ("batch", "instance", "none")
 
 # Per model: the fields it uses and their defaults (the published size).
@@ -135,8 +135,9 @@ class ModelConfig:
         power_iterations: Power iterations per step of spectral normalization.
         encoder_weights: Optional `.weights.h5` or `.keras` file with ResNet-18
             encoder weights; nothing is ever downloaded.
-        head: "tanh" (regress ab) or "bins" (Zhang et al.'s logits over ab bins and
-            their annealed mean; trained with the "bins" loss).
+        head: "tanh" (regress ab), "bins" (Zhang et al.'s logits over ab bins and
+            their annealed mean; trained with the "bins" loss) or "dual" (both heads
+            on one trunk, blended; the "bins_l1" loss; effnet_unet only).
     """
 
     name: str = "unet"

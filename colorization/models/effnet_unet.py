@@ -10,7 +10,12 @@ and 2, and predicts ab at half resolution.
 
 import keras
 
-from colorization.models.blocks import bins_output, conv_norm_act, tanh_output
+from colorization.models.blocks import (
+    bins_output,
+    conv_norm_act,
+    dual_output,
+    tanh_output,
+)
 from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
 from colorization.models.layers import BilinearUpSampling2D
 
@@ -26,7 +31,7 @@ def decoder_block(x, skip, filters, *, name, norm):
 
 
 def build_effnet_unet(cfg):
-    """EfficientNet-Lite0 encoder + U-Net decoder (about 6.2M parameters at 16 filters).
+    """EfficientNet-Lite0 encoder + U-Net decoder (5.2M parameters at 16 filters).
 
     Args:
         cfg: A resolved `ModelConfig` named "effnet_unet"; `encoder_weights` is a
@@ -51,6 +56,8 @@ def build_effnet_unet(cfg):
     # half resolution (Zhang et al. predict at a quarter) and upsampled.
     if cfg.head == "bins":
         return keras.Model(inputs, bins_output(x, upsample=2), name="effnet_unet")
+    if cfg.head == "dual":
+        return keras.Model(inputs, dual_output(x, upsample=2), name="effnet_unet")
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
     x = BilinearUpSampling2D(2, name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")

@@ -143,3 +143,64 @@ def set_temperature(model, temperature):
         )
     for layer in layers:
         layer.temperature = float(temperature)
+
+
+@keras.saving.register_keras_serializable(package="colorization")
+class HeadBlend(keras.layers.Layer):
+    """The output of a two-head model: `weight * bins_ab + (1 - weight) * l1_ab`.
+
+    The classification head (annealed mean over ab bins) gives vivid colour that is
+    sometimes the wrong hue; the L1 regression head gives the right hue, washed out.
+    Blending them is what the two-model ensemble did, inside one network. `weight` is
+    part of the layer's config and can be changed after training (`set_blend`).
+
+    Args:
+        weight: Weight of the bins head, in [0, 1].
+        **kwargs: Base layer keyword arguments such as `name` and `dtype`.
+    """
+
+    def __init__(self, weight=0.5, **kwargs):
+        super().__init__(**kwargs)
+        _check_blend(weight)
+        self.weight = float(weight)
+
+    def call(self, inputs):
+        bins_ab, l1_ab = (ops.cast(x, "float32") for x in inputs)
+        blended = self.weight * bins_ab + (1.0 - self.weight) * l1_ab
+        return ops.cast(blended, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(weight=self.weight)
+        return config
+
+
+def _check_blend(weight):
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ValueError(f"the blend weight must be a number, got {weight!r}")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the blend weight must be in [0, 1], got {weight!r}")
+
+
+def set_blend(model, weight):
+    """Sets the bins-head weight of every `HeadBlend` layer of `model` (1: the bins
+    head alone, vivid; 0: the L1 head alone, accurate and washed out). Call it before
+    the model is traced (for example right after loading).
+
+    Raises:
+        ValueError: `model` has no two-head output, or the weight is not in [0, 1].
+    """
+    _check_blend(weight)
+    layers = [
+        layer for layer in model._flatten_layers() if isinstance(layer, HeadBlend)
+    ]
+    if not layers:
+        raise ValueError(
+            f"model {model.name!r} has one head: a blend weight applies only to "
+            "two-head models (head 'dual')"
+        )
+    for layer in layers:
+        layer.weight = float(weight)

@@ -13,6 +13,7 @@ from colorization.models.blocks import (
     dcgan_gamma_initializer,
     dcgan_initializer,
     deconv_norm_act,
+    dual_output,
     level_filters,
     normalization,
     tanh_output,
@@ -78,6 +79,8 @@ def build_unet(cfg):
         # (batch, H / 2**level, W / 2**level, filters)
     if cfg.head == "bins":
         return keras.Model(inputs, bins_output(x), name="unet")
+    if cfg.head == "dual":
+        return keras.Model(inputs, dual_output(x), name="unet")
     x = keras.layers.Conv2D(
         cfg.output_channels, 1, kernel_initializer="he_uniform", name="ab_conv"
     )(x)  # (batch, H, W, 2)

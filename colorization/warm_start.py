@@ -1,0 +1,87 @@
+"""Start a training run from the weights of a trained model (`--init-from`).
+
+A long schedule outlives sessions and workdirs: when a workdir is lost, the next run
+starts from the last model that was committed (the shipped default) instead of from
+scratch. It also grows a one-head model into a two-head one: the layers of the new
+generator are matched by name and weight shapes, so the trunk and the head that
+exist keep their weights and the new head starts fresh.
+
+    generator = build_generator(config.generator)
+    report = copy_weights(generator, load_model("colorization/assets/default.keras"))
+    print(report.summary())
+"""
+
+import dataclasses
+
+import keras
+
+
+@dataclasses.dataclass
+class CopyReport:
+    """Which of the target's layers with weights got them, and which did not."""
+
+    copied: list
+    missing: list  # no source layer of that name
+    mismatched: list  # a source layer of that name, with other weight shapes
+
+    def summary(self):
+        """One line for the log."""
+        line = f"{len(self.copied)} layers initialised"
+        if self.missing:
+            line += f"; new: {', '.join(self.missing)}"
+        if self.mismatched:
+            line += f"; other shapes (kept new): {', '.join(self.mismatched)}"
+        return line
+
+
+def _layers_with_weights(model):
+    """{name: layer} of the leaf layers that hold weights, nested models included."""
+    found = {}
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.Model) or not layer.weights:
+            continue
+        found[layer.name] = layer
+    return found
+
+
+def _source_model(model):
+    """The model whose layers are copied: `model`, or the last member of an ensemble
+    (`colorization.ensemble`). Members were trained apart, so a head of one does
+    not fit the trunk of another; a layer without a match starts new."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    is_ensemble = len(members) > 1 and any(
+        isinstance(layer, keras.layers.Average) for layer in model.layers
+    )
+    return members[-1] if is_ensemble else model
+
+
+def copy_weights(target, source):
+    """Copies into `target` the weights of every `source` layer of the same name and
+    weight shapes. From an ensemble, only its last member is read (the order
+    `colorization.ensemble` was given its members).
+
+    Returns:
+        A CopyReport.
+
+    Raises:
+        ValueError: Not a single layer matched (the source is some other model).
+    """
+    available = _layers_with_weights(_source_model(source))
+    report = CopyReport([], [], [])
+    for name, layer in _layers_with_weights(target).items():
+        origin = available.get(name)
+        if origin is None:
+            report.missing.append(name)
+            continue
+        values = origin.get_weights()
+        if [w.shape for w in values] != [tuple(w.shape) for w in layer.weights]:
+            report.mismatched.append(name)
+            continue
+        layer.set_weights(values)
+        report.copied.append(name)
+    if not report.copied:
+        raise ValueError(
+            f"no layer of model {source.name!r} matches the generator "
+            f"{target.name!r}: --init-from needs a model of the same architecture"
+        )
+    return report
