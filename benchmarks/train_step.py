@@ -142,7 +142,7 @@ def main(argv=None):
         )
     # Uniform rebalancing weights stand in for the data's prior (same cost).
     class_weights = None
-    if config.loss.recon == losses.BINS:
+    if config.loss.recon in losses.CLASSIFICATION_KINDS:
         class_weights = np.ones(generator.get_layer("ab_logits").filters, np.float32)
     plain_step, _ = train_steps.make_steps(
         strategy,

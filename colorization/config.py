@@ -582,6 +582,7 @@ OVERRIDE_KEYS = (
     "model",
     "loss",
     "image_size",
+    "scales",
     "dataset",
     "data_dir",
     "val_dir",
@@ -628,6 +629,11 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
     ):
         if key in given:
             data[field] = given[key]
+    if "image_size" in given:  # one size asked for: no multi-scale unless given
+        data["scales"] = None
+    if "scales" in given:
+        data["scales"] = list(given["scales"])
+        data["image_size"] = max(data["scales"])
     data = _data_config(**data)
     generator = base.generator.to_dict()
     if "model" in given:
