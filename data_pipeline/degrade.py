@@ -89,7 +89,7 @@ def uneven_exposure(l, strength, seed):
 def random_degrade(l, seed, probability=0.5):
     """With `probability`, a random chain of the degradations above, in the order a
     print meets them: fading, uneven exposure, blur, grain, JPEG; each op is applied
-    with probability `OP_PROBABILITY` and random strength.
+    with probability `OP_PROBABILITY` (at least one of them) and random strength.
 
     Args:
         l: [H, W, 1] float32 in [0, 1].
@@ -101,11 +101,12 @@ def random_degrade(l, seed, probability=0.5):
     """
     seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 12))
     draws = tf.random.stateless_uniform([6], seeds[0])
-    chosen = draws[0] < probability
+    ops_drawn = draws[1:] < OP_PROBABILITY
+    at_least_one = tf.one_hot(tf.argmin(draws[1:]), 5, on_value=True, off_value=False)
+    apply = (draws[0] < probability) & (ops_drawn | at_least_one)
 
     def maybe(index, op, image):
-        apply = chosen & (draws[index] < OP_PROBABILITY)
-        return tf.cond(apply, lambda: op(image), lambda: tf.identity(image))
+        return tf.cond(apply[index - 1], lambda: op(image), lambda: tf.identity(image))
 
     l = maybe(
         1, lambda x: fade(x, _uniform(seeds[1], FADE_BLACK),
