@@ -25,6 +25,11 @@ def main(argv=None):
         type=float,
         help="annealed-mean temperature of a bins model (default: the model's)",
     )
+    parser.add_argument(
+        "--blend",
+        type=float,
+        help="bins-head weight of a two-head model, 0..1 (default: the model's)",
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N photos")
     parser.add_argument("--json", help="write every figure to this JSON file")
     args = parser.parse_args(argv)
@@ -36,7 +41,7 @@ def main(argv=None):
     try:
         paths = [path for path, _ in folders.find_images([args.folder])][: args.limit]
         colorizer = Colorizer.load(
-            args.model, size=args.size, temperature=args.temperature
+            args.model, size=args.size, temperature=args.temperature, blend=args.blend
         )
         summary = evaluate_paths(colorizer, paths)
     except (folders.UsageError, FileNotFoundError, ValueError) as error:

@@ -37,6 +37,12 @@ def parse_args(argv):
         "(default: the model's)",
     )
     parser.add_argument(
+        "--blend",
+        type=float,
+        help="weight of the colourful bins head of a two-head model, 0..1: higher is "
+        "more colourful (default: the model's)",
+    )
+    parser.add_argument(
         "--batch-size",
         type=int,
         default=4,
@@ -59,6 +65,8 @@ def parse_args(argv):
         parser.error("--batch-size must be at least 1")
     if args.temperature is not None and not args.temperature > 0:
         parser.error("--temperature must be > 0")
+    if args.blend is not None and not 0.0 <= args.blend <= 1.0:
+        parser.error("--blend must be in [0, 1]")
     return args
 
 
@@ -70,7 +78,10 @@ def main(argv=None):
     try:
         jobs, output = folders.plan_jobs(args.inputs, args.output)
         colorizer = Colorizer.load(
-            args.models or args.model, size=args.size, temperature=args.temperature
+            args.models or args.model,
+            size=args.size,
+            temperature=args.temperature,
+            blend=args.blend,
         )
     except (folders.UsageError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

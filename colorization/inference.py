@@ -183,7 +183,7 @@ class Colorizer:
         }
 
     @classmethod
-    def load(cls, path=None, size=None, temperature=None):
+    def load(cls, path=None, size=None, temperature=None, blend=None):
         """Loads a `.keras` model, a list of them (an ensemble), or the shipped default.
 
         Args:
@@ -191,11 +191,14 @@ class Colorizer:
             size: Longer side the network sees (default: the training size).
             temperature: For models with a bins head (`--loss bins`), the annealed-mean
                 temperature (default: the saved one); lower is more saturated.
+            blend: For two-head models (the shipped one), the weight of the bins head
+                in [0, 1] (default: the saved one); higher is more colourful, lower
+                closer to the L1 head's safe, paler colours.
 
         Raises:
             ModelNotFoundError: the file does not exist, or no default is installed.
-            ValueError: the file is not a model, or a temperature for a model
-                without a bins head.
+            ValueError: the file is not a model, a temperature for a model without
+                a bins head, or a blend for a model without two heads.
         """
         paths = [path] if isinstance(path, (str, os.PathLike)) else list(path or [])
         if not paths:
@@ -208,11 +211,13 @@ class Colorizer:
             paths = [default]
         paths = [os.fspath(p) for p in paths]
         models = [load_model(p) for p in paths]
-        if temperature is not None:
-            from colorization.models import set_temperature
+        from colorization.models import set_blend, set_temperature
 
-            for model in models:
+        for model in models:
+            if temperature is not None:
                 set_temperature(model, temperature)
+            if blend is not None:
+                set_blend(model, blend)
         return cls(models, size=size or _training_size(paths[0]))
 
     def colorize_array(self, rgb):

@@ -14,7 +14,9 @@ from colorization.models.config import (
 )
 from colorization.models.layers import (
     AnnealedMean,
+    HeadBlend,
     ReflectionPadding2D,
+    set_blend,
     set_temperature,
 )
 from colorization.models.registry import (
@@ -34,6 +36,7 @@ __all__ = [
     "DISCRIMINATOR_NAMES",
     "GENERATORS",
     "GENERATOR_NAMES",
+    "HeadBlend",
     "MODEL_DEFAULTS",
     "NORMS",
     "ModelConfig",
@@ -45,5 +48,6 @@ __all__ = [
     "load_encoder_weights",
     "min_input_size",
     "model_stride",
+    "set_blend",
     "set_temperature",
 ]

@@ -1,0 +1,88 @@
+"""Plot the validation scores of training runs against the CPU-hours they took.
+
+    python scripts/learning_curve.py /work/runs/default --output docs/learning_curve.png
+
+Reads WORKDIR/metrics.csv (one row per epoch, written by train.py) and draws val PSNR,
+hist. intersection a and b, and colourfulness (as a share of the truth's) against the
+run's cumulative CPU-hours, so one can see whether more training still helps.
+`--baseline` adds the colourless (ab = 0) model's PSNR and hist. values measured on
+the same validation batches, if given as PSNR,HIST_A,HIST_B.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+PANELS = (
+    ("val_psnr", "PSNR (dB)"),
+    ("val_hist_a", "hist. intersection a"),
+    ("val_hist_b", "hist. intersection b"),
+    ("val_colourfulness_ratio", "colourfulness / truth's"),
+)
+
+
+def plot(runs, output, baseline=None):
+    """Draws the four panels for `runs` ({label: metric rows}) into `output` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.4))
+    for axis, (key, title) in zip(axes, PANELS):
+        for label, rows in runs.items():
+            points = [(r["cpu_hours"], r[key]) for r in rows if key in r]
+            if points:
+                x, y = zip(*points)
+                axis.plot(x, y, marker="o", label=label)
+        if baseline and key in baseline:
+            axis.axhline(baseline[key], color="grey", linestyle="--", label="ab = 0")
+        if key == "val_colourfulness_ratio":
+            axis.axhline(1.0, color="black", linewidth=0.8, label="truth")
+        axis.set_title(title)
+        axis.set_xlabel("CPU-hours of training")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    temporary = output + ".partial.png"
+    figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+    os.replace(temporary, output)
+    return output
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workdirs", nargs="+", help="training workdirs (metrics.csv)")
+    parser.add_argument("--output", default="docs/learning_curve.png")
+    parser.add_argument("--baseline", help="PSNR,HIST_A,HIST_B of the ab = 0 model")
+    args = parser.parse_args(argv)
+
+    from colorization.train_io import read_metrics
+
+    runs = {}
+    for workdir in args.workdirs:
+        rows = read_metrics(os.path.join(workdir, "metrics.csv"))
+        rows = [row for row in rows if "cpu_hours" in row and "val_psnr" in row]
+        if not rows:
+            print(f"error: {workdir}: no metrics.csv with validation scores", file=sys.stderr)
+            return 2
+        runs[os.path.basename(os.path.normpath(workdir))] = rows
+    baseline = None
+    if args.baseline:
+        values = [float(v) for v in args.baseline.split(",")]
+        baseline = dict(zip(("val_psnr", "val_hist_a", "val_hist_b"), values))
+    print(f"wrote {plot(runs, args.output, baseline)}")
+    for label, rows in runs.items():
+        last = rows[-1]
+        print(
+            f"{label}: {len(rows)} epochs, {last['cpu_hours']:.2f} CPU-hours, "
+            + ", ".join(f"{key}={last[key]:.3f}" for key, _ in PANELS)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
