@@ -114,6 +114,12 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument(
+        "--compare-sync-bn",
+        action="store_true",
+        help="also time the step with synchronised batch norm forced on one device "
+        "(what the loop did before it skipped it for one replica)",
+    )
+    parser.add_argument(
         "--no-keras-baseline",
         action="store_true",
         help="skip timing the same model with Keras compile + train_on_batch",
@@ -165,6 +171,21 @@ def main(argv=None):
     seconds = _median_seconds(
         lambda: plain_step(batch)["loss"].numpy(), args.steps, args.warmup
     )
+    sync_seconds = None
+    if args.compare_sync_bn:
+        with strategy.scope():
+            synced = build_generator(config.generator)
+            for layer in synced._flatten_layers(include_self=False):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.synchronized = True
+            sync_opt = train_steps.make_optimizer(config.train, config.train.lr, False)
+        sync_step, _ = train_steps.make_steps(
+            strategy, synced, None, sync_opt, None, config.loss, args.batch_size,
+            jit=False, class_weights=class_weights,
+        )
+        sync_seconds = _median_seconds(
+            lambda: sync_step(batch)["loss"].numpy(), args.steps, args.warmup
+        )
     keras_seconds = None
     if not args.no_keras_baseline:
         keras_seconds = keras_baseline_seconds(config, batch, args.steps, args.warmup)
@@ -186,6 +207,8 @@ def main(argv=None):
         "images_per_s": round(args.batch_size / seconds, 2),
         "keras_fit_seconds_per_step": keras_seconds and round(keras_seconds, 4),
         "keras_fit_over_ours": keras_seconds and round(keras_seconds / seconds, 3),
+        "sync_bn_seconds_per_step": sync_seconds and round(sync_seconds, 4),
+        "sync_bn_over_ours": sync_seconds and round(sync_seconds / seconds, 3),
         "gflop_per_step": round(flops / 1e9, 2),
         "achieved_gflop_per_s": round(achieved, 1),
         "matmul_peak_gflop_per_s": round(peak, 1),

@@ -3,6 +3,7 @@
     python -m colorization.checkpoints runs/default best.keras            # best val L1
     python -m colorization.checkpoints runs/default last.keras --which last
     python -m colorization.checkpoints runs/default t.keras --which last --temperature 0.5
+    python -m colorization.checkpoints runs/default d.keras --which last --size 256 --blend 0.6
 
 train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
 the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
@@ -11,8 +12,8 @@ The model is rebuilt from WORKDIR/config.json in float32, so it runs on any CPU.
 
 import argparse
 import dataclasses
+import json
 import os
-import shutil
 import sys
 
 
@@ -48,24 +49,36 @@ def generator_from_checkpoint(workdir, which="best"):
     return generator, config
 
 
-def write_model(workdir, output, which="best", temperature=None):
+def write_model(workdir, output, which="best", temperature=None, blend=None, size=None):
     """Writes the best or last generator of `workdir` to `output` (a .keras file,
     written whole or not at all) and its config.json beside it as the .json sidecar.
-    `temperature` sets the annealed mean of a bins head (default: as trained).
+    `temperature` sets the annealed mean of a bins head and `blend` the bins-head
+    weight of a two-head model (default: as trained); `size` records in the sidecar
+    the network input `Colorizer` uses (default: the training image size).
 
     Returns:
         (the run's ExperimentConfig, the sidecar's path).
     """
+    from colorization import train_io
+
     generator, config = generator_from_checkpoint(workdir, which)
     if temperature is not None:
         from colorization.models import set_temperature
 
         set_temperature(generator, temperature)
+    if blend is not None:
+        from colorization.models import set_blend
+
+        set_blend(generator, blend)
     temporary = output + ".partial.keras"
     generator.save(temporary)
     os.replace(temporary, output)
     sidecar = os.path.splitext(output)[0] + ".json"
-    shutil.copyfile(os.path.join(workdir, "config.json"), sidecar)
+    with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+        values = json.load(f)
+    if size is not None:
+        values = {"image_size": size, **values}  # what Colorizer reads first
+    train_io.write_json(sidecar, values)
     return config, sidecar
 
 
@@ -77,13 +90,24 @@ def main(argv=None):
     parser.add_argument(
         "--temperature", type=float, help="annealed-mean temperature of a bins head"
     )
+    parser.add_argument(
+        "--blend", type=float, help="bins-head weight of a two-head model, 0..1"
+    )
+    parser.add_argument(
+        "--size", type=int, help="network input size to record (default: training's)"
+    )
     args = parser.parse_args(argv)
     if not args.output.endswith(".keras"):
         print("error: the output must end in .keras", file=sys.stderr)
         return 2
     try:
         config, sidecar = write_model(
-            args.workdir, args.output, args.which, args.temperature
+            args.workdir,
+            args.output,
+            args.which,
+            args.temperature,
+            args.blend,
+            args.size,
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -36,3 +36,22 @@ def test_errors_name_the_problem(tmp_path, capsys):
     assert "config.json" in capsys.readouterr().err
     assert checkpoints.main([str(tmp_path), str(tmp_path / "m.h5")]) == 2
     assert ".keras" in capsys.readouterr().err
+
+
+def test_blend_and_size_of_a_two_head_model(tmp_path):
+    from colorization.inference import Colorizer
+
+    photos = write_photos(tmp_path / "photos", copies=1)
+    workdir = tmp_path / "run"
+    flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]
+    flags += ["--val-dir", str(photos), "--loss", "bins_l1", "--steps-per-epoch", "1"]
+    assert train.main(flags + ["--mixed-precision", "off", "--workdir", str(workdir)]) == 0
+    out = tmp_path / "dual.keras"
+    argv = [str(workdir), str(out), "--which", "last", "--blend", "0.8", "--size", "64"]
+    assert checkpoints.main(argv) == 0
+    sidecar = json.loads((tmp_path / "dual.json").read_text())
+    assert sidecar["image_size"] == 64 and sidecar["data"]["image_size"] == 32
+    colorizer = Colorizer.load(str(out))
+    assert colorizer.size == 64
+    assert colorizer.models[0].get_layer("ab").weight == 0.8
+    assert Colorizer.load(str(out), blend=0.1).models[0].get_layer("ab").weight == 0.1

@@ -20,6 +20,7 @@ from tests.train_data import write_photos
 TINY_MODELS = {
     "default": ({"base_filters": 2}, None),
     "effnet-l1": ({"base_filters": 2}, None),
+    "effnet-bins": ({"base_filters": 2}, None),
     "studienarbeit-l1": ({"base_filters": 4, "depth": 2}, None),
     "studienarbeit-l2": ({"base_filters": 4, "depth": 2}, None),
     "zhu-gan": (

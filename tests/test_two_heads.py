@@ -235,3 +235,54 @@ def test_score_batches_of_a_perfect_and_a_colourless_model():
     grey = evaluation.score_batches(lambda l_norm: tf.zeros_like(ab), batches)
     assert grey["l1"] > 0.01 and grey["psnr"] < perfect["psnr"]
     assert grey["colourfulness_ratio"] < 0.05 and grey["hist_a"] < 0.5
+
+
+def test_default_preset_trains_at_several_scales(tmp_path):
+    photos = write_photos(tmp_path / "photos", copies=2)
+    config = resolve_config(
+        "default",
+        {
+            "dataset": "folder",
+            "data_dir": photos,
+            "val_dir": photos,
+            "scales": [32, 64],
+            "generator": {"base_filters": 2},
+            "batch_size": 2,
+            "epochs": 1,
+            "steps_per_epoch": 4,
+            "mixed_precision": "off",
+            "val_steps": 1,
+        },
+    )
+    assert config.data.image_size == 64 and config.val_data.scales is None
+    assert config.data.degrade > 0 and config.val_data.degrade == 0
+    result = fit(config, str(tmp_path / "run"))
+    assert result.metrics["global_step"] == 4 and np.isfinite(result.metrics["loss"])
+
+
+def test_scales_must_fit_the_model_stride(tmp_path):
+    photos = write_photos(tmp_path / "photos", copies=1)
+    with pytest.raises(ValueError, match="stride 32"):
+        resolve_config(
+            "default", {"dataset": "folder", "data_dir": photos, "scales": [48, 64]}
+        )
+
+
+def test_blend_flags_of_infer_and_evaluate(tmp_path, capsys):
+    import evaluate
+    import infer
+
+    photos = write_photos(tmp_path / "photos", copies=1)
+    single = str(tmp_path / "single.keras")
+    build_generator(ModelConfig(name="unet", base_filters=4, depth=2)).save(single)
+    assert infer.main([photos, "--model", single, "--blend", "0.5"]) == 2
+    assert "one head" in capsys.readouterr().err
+    assert evaluate.main([photos, "--model", single, "--blend", "0.5"]) == 2
+    with pytest.raises(SystemExit):
+        infer.main([photos, "--blend", "1.5"])
+    dual = str(tmp_path / "dual.keras")
+    _dual().save(dual)
+    out = tmp_path / "out"
+    assert infer.main([photos, "--model", dual, "--blend", "0.2", "--size", "32",
+                       "--output", str(out), "--quiet"]) == 0
+    assert len(list(out.iterdir())) == 4

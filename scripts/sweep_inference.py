@@ -1,0 +1,60 @@
+"""Choose a model's network input size (and two-head blend) on validation photos.
+
+    python scripts/sweep_inference.py runs/default/last.keras \
+        --val ../shared/datasets/photos/val --sizes 192,224,256,320 --blends 0.5 --every 4
+
+Scores the model with evaluate.py's metrics at every (size, blend) pair on every
+`--every`-th photo of --val (sorted paths, so each source of the set is in the sample)
+and prints one Markdown row per pair beside the colourless baseline. The shipped
+model's sidecar records the size chosen this way (README: "The shipped default model").
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+COLUMNS = ("psnr", "ssim", "ab_auc", "hist_a", "hist_b", "colourfulness_ratio")
+
+
+def _numbers(text, kind):
+    try:
+        return [kind(value) for value in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"error: {text!r} is not a comma-separated list") from None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a .keras model")
+    parser.add_argument("--val", required=True, help="folder of validation photos")
+    parser.add_argument("--sizes", default="224", help="network input sizes, a,b,...")
+    parser.add_argument("--blends", help="bins-head weights of a two-head model, a,b,...")
+    parser.add_argument("--every", type=int, default=1, help="score every N-th photo")
+    args = parser.parse_args(argv)
+
+    from colorization import folders
+    from colorization.evaluation import evaluate_paths
+    from colorization.inference import Colorizer
+
+    paths = sorted(path for path, _ in folders.find_images([args.val]))[:: args.every]
+    blends = _numbers(args.blends, float) if args.blends else [None]
+    print(f"{len(paths)} photos of {args.val}")
+    print("| size | blend | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    baseline = None
+    for blend in blends:
+        for size in _numbers(args.sizes, int):
+            colorizer = Colorizer.load(args.model, size=size, blend=blend)
+            summary = evaluate_paths(colorizer, paths, progress=False)
+            baseline = summary["baseline"]
+            cells = " | ".join(f"{summary['model'][k]:.3f}" for k in COLUMNS)
+            print(f"| {size} | {'' if blend is None else blend} | {cells} |", flush=True)
+    cells = " | ".join(f"{baseline[k]:.3f}" for k in COLUMNS)
+    print(f"| ab = 0 | | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
