@@ -118,7 +118,11 @@ def config_from_args(args):
         "init_from": args.init_from,
     }
     resuming = latest_checkpoint(paths(args.workdir)["last"]) is not None
-    if args.init_from is not None and not resuming and not os.path.isfile(args.init_from):
+    if (
+        args.init_from is not None
+        and not resuming
+        and not os.path.isfile(args.init_from)
+    ):
         raise ValueError(f"--init-from: no such model file {args.init_from!r}")
     if args.encoder_weights is not None:
         if not os.path.isfile(args.encoder_weights):

@@ -180,8 +180,15 @@ def main(argv=None):
                     layer.synchronized = True
             sync_opt = train_steps.make_optimizer(config.train, config.train.lr, False)
         sync_step, _ = train_steps.make_steps(
-            strategy, synced, None, sync_opt, None, config.loss, args.batch_size,
-            jit=False, class_weights=class_weights,
+            strategy,
+            synced,
+            None,
+            sync_opt,
+            None,
+            config.loss,
+            args.batch_size,
+            jit=False,
+            class_weights=class_weights,
         )
         sync_seconds = _median_seconds(
             lambda: sync_step(batch)["loss"].numpy(), args.steps, args.warmup

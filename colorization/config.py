@@ -73,7 +73,9 @@ class LossConfig:
     def __post_init__(self):
         _check_fields(self)
         _choice(
-            "loss.recon", self.recon, (*losses.RECON_KINDS, *losses.CLASSIFICATION_KINDS)
+            "loss.recon",
+            self.recon,
+            (*losses.RECON_KINDS, *losses.CLASSIFICATION_KINDS),
         )
         if self.l1_weight < 0:
             raise ValueError(f"loss.l1_weight must be >= 0, got {self.l1_weight}")

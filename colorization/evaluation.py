@@ -156,7 +156,10 @@ def score_batches(predict, dataset):
         model_ab = lab.rgb_to_lab(tf.cast(model_rgb, tf.float32) / 255.0)[..., 1:]
         model_ab, ab_np = model_ab.numpy(), ab.numpy()
         for i, valid in enumerate(mask.numpy()[..., 0] > 0.5):
-            rows_any, cols_any = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+            rows_any, cols_any = (
+                np.flatnonzero(valid.any(1)),
+                np.flatnonzero(valid.any(0)),
+            )
             if rows_any.size == 0:
                 continue
             box = np.s_[rows_any[0] : rows_any[-1] + 1, cols_any[0] : cols_any[-1] + 1]

@@ -51,6 +51,13 @@ def gallery(colorizer, height=240):
         rows.append(
             np.concatenate([resized[0], gap, resized[1], gap, resized[2]], axis=1)
         )
+    return stack_rows(rows)
+
+
+def stack_rows(rows):
+    """Stacks image rows of different widths, left-aligned on white, 8 px apart."""
+    import numpy as np
+
     width = max(row.shape[1] for row in rows)
     rows = [
         np.pad(row, ((0, 8), (0, width - row.shape[1]), (0, 0)), constant_values=255)

@@ -67,7 +67,10 @@ def main(argv=None):
         rows = read_metrics(os.path.join(workdir, "metrics.csv"))
         rows = [row for row in rows if "cpu_hours" in row and "val_psnr" in row]
         if not rows:
-            print(f"error: {workdir}: no metrics.csv with validation scores", file=sys.stderr)
+            print(
+                f"error: {workdir}: no metrics.csv with validation scores",
+                file=sys.stderr,
+            )
             return 2
         runs[os.path.basename(os.path.normpath(workdir))] = rows
     baseline = None

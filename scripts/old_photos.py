@@ -13,6 +13,9 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gallery import stack_rows  # noqa: E402  (scripts/ is not a package)
+
 # Eight of the 25: people first (what users bring most), a street, a landscape, and
 # scans with grain and scratches.
 PICKS = (
@@ -42,14 +45,14 @@ def gallery(paths, colorizers, height=220):
         gap = np.full((height, 8, 3), 255, np.uint8)
         row = []
         for panel in panels:
-            row += [np.asarray(Image.fromarray(panel).resize((width, height), Image.LANCZOS)), gap]
+            row += [
+                np.asarray(
+                    Image.fromarray(panel).resize((width, height), Image.LANCZOS)
+                ),
+                gap,
+            ]
         rows.append(np.concatenate(row[:-1], axis=1))
-    width = max(row.shape[1] for row in rows)
-    rows = [
-        np.pad(row, ((0, 8), (0, width - row.shape[1]), (0, 0)), constant_values=255)
-        for row in rows
-    ]
-    return np.concatenate(rows, axis=0)
+    return stack_rows(rows)
 
 
 def main(argv=None):
@@ -57,7 +60,9 @@ def main(argv=None):
     parser.add_argument("folder", help="the old-photos folder")
     parser.add_argument("--model", help="a .keras model (default: the shipped model)")
     parser.add_argument("--before", help="a second .keras model, shown before it")
-    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "old_photos.jpg"))
+    parser.add_argument(
+        "--output", default=os.path.join(ROOT, "docs", "old_photos.jpg")
+    )
     args = parser.parse_args(argv)
     from colorization import image_io
     from colorization.inference import Colorizer

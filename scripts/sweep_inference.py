@@ -30,7 +30,9 @@ def main(argv=None):
     parser.add_argument("model", help="a .keras model")
     parser.add_argument("--val", required=True, help="folder of validation photos")
     parser.add_argument("--sizes", default="224", help="network input sizes, a,b,...")
-    parser.add_argument("--blends", help="bins-head weights of a two-head model, a,b,...")
+    parser.add_argument(
+        "--blends", help="bins-head weights of a two-head model, a,b,..."
+    )
     parser.add_argument("--every", type=int, default=1, help="score every N-th photo")
     args = parser.parse_args(argv)
 
@@ -50,7 +52,9 @@ def main(argv=None):
             summary = evaluate_paths(colorizer, paths, progress=False)
             baseline = summary["baseline"]
             cells = " | ".join(f"{summary['model'][k]:.3f}" for k in COLUMNS)
-            print(f"| {size} | {'' if blend is None else blend} | {cells} |", flush=True)
+            print(
+                f"| {size} | {'' if blend is None else blend} | {cells} |", flush=True
+            )
     cells = " | ".join(f"{baseline[k]:.3f}" for k in COLUMNS)
     print(f"| ab = 0 | | {cells} |")
     return 0

@@ -45,7 +45,9 @@ def test_blend_and_size_of_a_two_head_model(tmp_path):
     workdir = tmp_path / "run"
     flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]
     flags += ["--val-dir", str(photos), "--loss", "bins_l1", "--steps-per-epoch", "1"]
-    assert train.main(flags + ["--mixed-precision", "off", "--workdir", str(workdir)]) == 0
+    assert (
+        train.main(flags + ["--mixed-precision", "off", "--workdir", str(workdir)]) == 0
+    )
     out = tmp_path / "dual.keras"
     argv = [str(workdir), str(out), "--which", "last", "--blend", "0.8", "--size", "64"]
     assert checkpoints.main(argv) == 0

@@ -112,8 +112,8 @@ def test_random_degrade_draws_different_chains_per_seed():
 
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory):
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     folder = tmp_path_factory.mktemp("photos")
     for name in ("astronaut", "coffee", "chelsea", "rocket"):
@@ -160,7 +160,9 @@ def test_resize_batch_keeps_values_and_zeroes_ab_outside_the_mask():
     l_norm = tf.fill([1, 8, 8, 1], 0.25)
     ab = tf.fill([1, 8, 8, 2], 0.5)
     mask = tf.concat([tf.ones([1, 8, 4, 1]), tf.zeros([1, 8, 4, 1])], axis=2)
-    small_l, small_ab, small_mask = (t.numpy() for t in resize_batch(l_norm, ab, mask, 4))
+    small_l, small_ab, small_mask = (
+        t.numpy() for t in resize_batch(l_norm, ab, mask, 4)
+    )
     np.testing.assert_allclose(small_l, 0.25)
     assert small_mask[0, :, :2, 0].min() == 1 and small_mask[0, :, 2:, 0].max() == 0
     np.testing.assert_allclose(small_ab[0, :, :2], 0.5)

@@ -28,7 +28,11 @@ def _dual(name="unet", **fields):
 def _heads(model, l_norm, training=False):
     heads = keras.Model(
         model.inputs,
-        [model.get_layer("ab_bins").output, model.get_layer("ab_l1").output, model.output],
+        [
+            model.get_layer("ab_bins").output,
+            model.get_layer("ab_l1").output,
+            model.output,
+        ],
     )
     return [t.numpy() for t in heads(l_norm, training=training)]
 
@@ -156,7 +160,11 @@ def test_epoch_data_differs_per_epoch_and_is_a_function_of_seed_and_epoch(tmp_pa
 def test_batch_norm_is_not_synchronised_on_one_replica():
     model = build_generator(ModelConfig(name="unet", base_filters=4, depth=2))
     assert train_steps.synchronize_batch_norm(model) == 0
-    layers = [l for l in model._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
+    layers = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert layers and not any(layer.synchronized for layer in layers)
 
 
@@ -169,7 +177,9 @@ def test_copy_weights_reproduces_the_source():
     assert np.abs(source(l_norm).numpy() - target(l_norm).numpy()).max() > 1e-4
     report = copy_weights(target, source)
     assert not report.missing and not report.mismatched
-    np.testing.assert_allclose(target(l_norm).numpy(), source(l_norm).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        target(l_norm).numpy(), source(l_norm).numpy(), atol=1e-6
+    )
 
 
 def test_copy_weights_from_an_ensemble_reads_its_last_member():
@@ -283,6 +293,21 @@ def test_blend_flags_of_infer_and_evaluate(tmp_path, capsys):
     dual = str(tmp_path / "dual.keras")
     _dual().save(dual)
     out = tmp_path / "out"
-    assert infer.main([photos, "--model", dual, "--blend", "0.2", "--size", "32",
-                       "--output", str(out), "--quiet"]) == 0
+    assert (
+        infer.main(
+            [
+                photos,
+                "--model",
+                dual,
+                "--blend",
+                "0.2",
+                "--size",
+                "32",
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert len(list(out.iterdir())) == 4

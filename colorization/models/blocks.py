@@ -209,9 +209,9 @@ def bins_output(x, upsample=1, name="ab"):
     centres = ab_bins.gamut_centres()
     logits = keras.layers.Conv2D(len(centres), 1, name="ab_logits")(x)
     mean_name = name if upsample == 1 else f"{name}_mean"
-    ab = AnnealedMean(
-        centres, ab_bins.TEMPERATURE, dtype="float32", name=mean_name
-    )(logits)
+    ab = AnnealedMean(centres, ab_bins.TEMPERATURE, dtype="float32", name=mean_name)(
+        logits
+    )
     if upsample > 1:
         ab = BilinearUpSampling2D(upsample, dtype="float32", name=name)(ab)
     return ab

@@ -133,16 +133,25 @@ def set_temperature(model, temperature):
     """
     if not temperature > 0:
         raise ValueError(f"the temperature must be > 0, got {temperature!r}")
+    _set_on_layers(
+        model,
+        AnnealedMean,
+        "temperature",
+        float(temperature),
+        f"model {model.name!r} predicts ab directly: a temperature applies only to "
+        "models trained with --loss bins",
+    )
+
+
+def _set_on_layers(model, layer_class, attribute, value, missing_message):
+    """Sets `attribute` of every `layer_class` layer of `model` (nested ones too)."""
     layers = [
-        layer for layer in model._flatten_layers() if isinstance(layer, AnnealedMean)
+        layer for layer in model._flatten_layers() if isinstance(layer, layer_class)
     ]
     if not layers:
-        raise ValueError(
-            f"model {model.name!r} predicts ab directly: a temperature applies only to "
-            "models trained with --loss bins"
-        )
+        raise ValueError(missing_message)
     for layer in layers:
-        layer.temperature = float(temperature)
+        setattr(layer, attribute, value)
 
 
 @keras.saving.register_keras_serializable(package="colorization")
@@ -194,13 +203,11 @@ def set_blend(model, weight):
         ValueError: `model` has no two-head output, or the weight is not in [0, 1].
     """
     _check_blend(weight)
-    layers = [
-        layer for layer in model._flatten_layers() if isinstance(layer, HeadBlend)
-    ]
-    if not layers:
-        raise ValueError(
-            f"model {model.name!r} has one head: a blend weight applies only to "
-            "two-head models (head 'dual')"
-        )
-    for layer in layers:
-        layer.weight = float(weight)
+    _set_on_layers(
+        model,
+        HeadBlend,
+        "weight",
+        float(weight),
+        f"model {model.name!r} has one head: a blend weight applies only to "
+        "two-head models (head 'dual')",
+    )
