@@ -109,7 +109,10 @@ def _validation_batches(config, stats):
 def epoch_data(data_config, epoch):
     """The DataConfig of training epoch `epoch` (0-based): its seed is a function of
     the run's seed and the epoch, so every epoch draws its own order, crops, scales
-    and degradations, and a resumed epoch replays exactly the batches it had."""
+    and degradations, and a resumed epoch replays exactly the batches it had. The
+    first epoch keeps the run's seed (its batches are those of earlier versions)."""
+    if epoch == 0:
+        return data_config
     seed = (data_config.seed * 1_000_003 + epoch) % 2**31
     return dataclasses.replace(data_config, seed=seed)
 

@@ -3,8 +3,10 @@ MultiWorkerMirroredStrategy on 2 local processes keeps both workers identical.
 
 Both tests run in subprocesses: the logical devices and TF_CONFIG must be set before
 TensorFlow initialises. The models use dropout 0 (dropout masks are random per
-replica); the multi-worker test trains the real tiny preset. Batch norm is synchronized over the global batch by the
-training loop (`train_steps.synchronize_batch_norm`), so the mirrored tests keep it.
+replica); the multi-worker test trains the real tiny preset. Batch norm is synchronized
+over the global batch by the training loop when there is more than one replica
+(`train_steps.synchronize_batch_norm`); `distributed_run.py` synchronises it on one
+device too, so both runs compute the same moments the same way.
 """
 
 import json
