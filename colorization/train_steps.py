@@ -19,9 +19,10 @@ def synchronize_batch_norm(model, strategy=None):
     Without this each replica normalises and updates its moving statistics with
     its own slice of the batch: training then differs from one device, and the
     workers of a multi-worker run end with different moving statistics. With one
-    replica nothing changes but the speed (the synchronised layer's extra
-    all-reduce costs time even when it has nobody to talk to), so nothing is done
-    and 0 is returned. Call it inside the strategy's scope, before the first step.
+    replica there is nothing to synchronise: the plain layer is kept (its two-pass
+    moments round differently from the synchronised sums; the speed was the same
+    within noise, `benchmarks/train_step.py --compare-sync-bn`) and 0 is returned.
+    Call it inside the strategy's scope, before the first step.
 
     Args:
         model: The model.
