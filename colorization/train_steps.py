@@ -12,7 +12,7 @@ import tensorflow as tf
 from colorization import losses
 
 
-def synchronize_batch_norm(model, strategy=None):
+def synchronize_batch_norm(model, strategy=None, force=False):
     """Makes every BatchNormalization layer of `model` compute its batch moments
     over the global batch (all replicas and workers) and returns their number.
 
@@ -27,9 +27,11 @@ def synchronize_batch_norm(model, strategy=None):
     Args:
         model: The model.
         strategy: The strategy it trains under (default: the current one).
+        force: Synchronise even with one replica (to compare one device with
+            many computing the same moments the same way).
     """
     strategy = strategy or tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync == 1:
+    if strategy.num_replicas_in_sync == 1 and not force:
         return 0
     layers = [
         layer

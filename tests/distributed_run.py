@@ -34,24 +34,15 @@ def main(argv=None):
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
         )
     import dataclasses
-
-    import keras
+    import functools
 
     from colorization import train_steps
     from colorization.config import ExperimentConfig
     from colorization.training import fit
 
-    def synchronize_always(model, strategy=None):
-        layers = [
-            layer
-            for layer in model._flatten_layers(include_self=False)
-            if isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        for layer in layers:
-            layer.synchronized = True
-        return len(layers)
-
-    train_steps.synchronize_batch_norm = synchronize_always
+    train_steps.synchronize_batch_norm = functools.partial(
+        train_steps.synchronize_batch_norm, force=True
+    )
 
     with open(args.config) as f:
         config = ExperimentConfig.from_json(f.read())
