@@ -164,6 +164,20 @@ def _class_weights(config, path, chief, batches=PRIOR_BATCHES):
     return ab_bins.rebalancing_weights(counts, centres)
 
 
+TIMERS = ("wall_seconds", "cpu_seconds")
+
+
+def _restore(checkpoint, trackables, path):
+    """Restores `path`; a checkpoint written before the time counters existed
+    resumes too (the counters then start at 0), anything else missing fails."""
+    status = checkpoint.restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError:
+        untimed = {k: v for k, v in trackables.items() if k not in TIMERS}
+        tf.train.Checkpoint(**untimed).restore(path).assert_existing_objects_matched()
+
+
 def _init_from(generator, path):
     from colorization.inference import load_model
     from colorization.warm_start import copy_weights
@@ -218,7 +232,7 @@ def _fit(config, workdir, resume):
     checkpoint = tf.train.Checkpoint(**trackables)
     last = train_io.latest_checkpoint(out["last"])
     if last:
-        checkpoint.restore(last).assert_existing_objects_matched()
+        _restore(checkpoint, trackables, last)
     elif t.init_from:
         _init_from(generator, t.init_from)
     epoch0, step0 = int(state["epoch"].numpy()), int(state["step_in_epoch"].numpy())

@@ -311,3 +311,20 @@ def test_blend_flags_of_infer_and_evaluate(tmp_path, capsys):
         == 0
     )
     assert len(list(out.iterdir())) == 4
+
+
+def test_a_checkpoint_from_before_the_time_counters_resumes(tmp_path):
+    from colorization import train_io, training
+    from colorization.distribute import make_strategy
+
+    photos = write_photos(tmp_path / "photos", copies=1)
+    config = tiny_config(photos, steps_per_epoch=1)
+    workdir = str(tmp_path / "run")
+    fit(config, workdir)
+    out = train_io.paths(workdir)
+    *_, trackables = training._build(config, make_strategy("one"), "off")
+    tf.train.Checkpoint(**trackables).restore(train_io.latest_checkpoint(out["last"]))
+    old = {k: v for k, v in trackables.items() if k not in training.TIMERS}
+    train_io.save_checkpoint(tf.train.Checkpoint(**old), out["last"], 99, True)
+    result = fit(config, workdir)  # restores the old checkpoint, nothing left to train
+    assert result.metrics["global_step"] == 1
