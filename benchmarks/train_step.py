@@ -131,9 +131,9 @@ def main(argv=None):
     import tensorflow as tf
 
     from colorization import losses, train_steps
-    from colorization.config import resolve_config
     from colorization.distribute import POLICIES, make_strategy
     from colorization.models import build_generator
+    from colorization.presets import resolve_config
 
     config = resolve_config(
         args.preset, {"image_size": args.image_size, "batch_size": args.batch_size}
@@ -212,8 +212,10 @@ def main(argv=None):
         "mixed_precision": args.mixed_precision,
         "seconds_per_step": round(seconds, 4),
         "images_per_s": round(args.batch_size / seconds, 2),
-        "keras_fit_seconds_per_step": keras_seconds and round(keras_seconds, 4),
-        "keras_fit_over_ours": keras_seconds and round(keras_seconds / seconds, 3),
+        "keras_train_on_batch_seconds_per_step": keras_seconds
+        and round(keras_seconds, 4),
+        "keras_train_on_batch_over_ours": keras_seconds
+        and round(keras_seconds / seconds, 3),
         "sync_bn_seconds_per_step": sync_seconds and round(sync_seconds, 4),
         "sync_bn_over_ours": sync_seconds and round(sync_seconds / seconds, 3),
         "gflop_per_step": round(flops / 1e9, 2),

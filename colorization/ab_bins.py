@@ -11,26 +11,23 @@ Units: bin centres and ab here are model units (ab / 128), so a 10-unit grid is
 10 / 128.
 """
 
-import functools
-
 import numpy as np
 
+from colorization.models.ab_gamut import GRID, TEMPERATURE, gamut_centres  # noqa: F401
 from data_pipeline import constants
 
-GRID = 10.0  # bin size in Lab units (Zhang et al.)
 SIGMA = 5.0  # Gaussian of the soft encoding and of the prior smoothing, Lab units
 MIX = 0.5  # lambda: weight of the uniform distribution in the rebalancing
-TEMPERATURE = 0.38  # of the annealed mean at inference
 
 
-@functools.cache
-def gamut_centres(grid=GRID, levels=128):
-    """The centres of the ab bins that some sRGB colour falls in.
+def measure_gamut(grid=GRID, levels=128):
+    """The centres of the ab bins that some sRGB colour falls in, measured.
 
     Every RGB colour of a `levels`^3 lattice is converted to Lab (by the package's Lab
     module) and its ab rounded to the `grid`; the occupied bins are the gamut. With
     the 10-unit grid that gives Q = 262 bins (Zhang et al. keep 313, a looser gamut
-    from the convex hull of ImageNet's ab values).
+    from the convex hull of ImageNet's ab values); `gamut_centres()` is this table,
+    stored (`models.ab_gamut`).
 
     Returns:
         (Q, 2) float32 NumPy array of bin centres in model units (ab / 128), sorted.

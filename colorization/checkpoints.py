@@ -16,6 +16,8 @@ import json
 import os
 import sys
 
+from data_pipeline import files
+
 
 def generator_from_checkpoint(workdir, which="best"):
     """The generator of `workdir`'s best or last checkpoint, float32.
@@ -59,8 +61,6 @@ def write_model(workdir, output, which="best", temperature=None, blend=None, siz
     Returns:
         (the run's ExperimentConfig, the sidecar's path).
     """
-    from colorization import train_io
-
     generator, config = generator_from_checkpoint(workdir, which)
     if temperature is not None:
         from colorization.models import set_temperature
@@ -70,16 +70,28 @@ def write_model(workdir, output, which="best", temperature=None, blend=None, siz
         from colorization.models import set_blend
 
         set_blend(generator, blend)
-    temporary = output + ".partial.keras"
-    generator.save(temporary)
-    os.replace(temporary, output)
+    with files.atomic_path(output) as temporary:
+        generator.save(temporary)
     sidecar = os.path.splitext(output)[0] + ".json"
     with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
         values = json.load(f)
     if size is not None:
         values = {"image_size": size, **values}  # what Colorizer reads first
-    train_io.write_json(sidecar, values)
+    files.write_json(sidecar, _portable(values))
     return config, sidecar
+
+
+def _portable(values):
+    """The run's config without paths of the machine it was trained on: the encoder
+    weights are inside the model file, and an absolute path keeps only its name."""
+    if isinstance(values, dict):
+        values = {key: _portable(value) for key, value in values.items()}
+        if "encoder_weights" in values:
+            values["encoder_weights"] = None
+        return values
+    if isinstance(values, str) and os.path.isabs(values):
+        return os.path.basename(values)
+    return values
 
 
 def main(argv=None):

@@ -1,11 +1,14 @@
-"""Typed experiment configuration, the presets of the seed systems and their overrides.
+"""The typed experiment configuration: its schema, the choices of each field, and
+the checks that settings do not contradict each other.
 
-    config = resolve_config("zhu-gan", {"dataset": "folder", "data_dir": "photos"})
+    config = presets.resolve_config("zhu-gan", {"dataset": "folder", "data_dir": "photos"})
     text = config.to_json()
     assert ExperimentConfig.from_json(text) == config
 
 Unknown keys, wrong types and contradictory settings (an image size the generator
-cannot take, a GAN option without a GAN) raise a one-line `ValueError`.
+cannot take, a GAN option without a GAN) raise a one-line `ValueError`. The named
+presets of the seed systems and the command-line overrides are in
+`colorization.presets`. Nothing here loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,16 +19,16 @@ import types
 import typing
 from typing import Any
 
-from colorization import losses
-from colorization.models import (
-    MODEL_DEFAULTS,
-    ModelConfig,
-    min_input_size,
-    model_stride,
-)
-from data_pipeline.dataset import DataConfig
-from data_pipeline.sources import DataSourceError
+from colorization.models.config import ModelConfig
+from data_pipeline.config import DataConfig, DataSourceError
 
+# The choices of each field.
+RECON_KINDS = ("l1", "l2", "huber")  # regression to ab, masked
+BINS = "bins"  # the classification loss of a generator with head "bins"
+BINS_L1 = "bins_l1"  # both heads of a generator with head "dual"
+CLASSIFICATION_KINDS = (BINS, BINS_L1)
+GAN_KINDS = ("bce", "lsgan")
+WEIGHTINGS = ("lambda", "ehrenberg")
 PRECISIONS = ("auto", "off", "bf16", "fp16")
 STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
 JIT_MODES = ("auto", "on", "off")
@@ -75,12 +78,12 @@ class LossConfig:
         _choice(
             "loss.recon",
             self.recon,
-            (*losses.RECON_KINDS, *losses.CLASSIFICATION_KINDS),
+            (*RECON_KINDS, *CLASSIFICATION_KINDS),
         )
         if self.l1_weight < 0:
             raise ValueError(f"loss.l1_weight must be >= 0, got {self.l1_weight}")
-        _choice("loss.gan", self.gan, (None, *losses.GAN_KINDS))
-        _choice("loss.weighting", self.weighting, losses.WEIGHTINGS)
+        _choice("loss.gan", self.gan, (None, *GAN_KINDS))
+        _choice("loss.weighting", self.weighting, WEIGHTINGS)
         if not 0.0 <= self.w <= 1.0:
             raise ValueError(f"loss.w must be in [0, 1], got {self.w}")
         for name in ("real_label", "fake_label"):
@@ -250,11 +253,11 @@ def _from_dict(cls, values, where):
             value = _from_dict(target, value, f"{where}.{name}")
         kwargs[name] = value
     if cls is DataConfig:
-        return _data_config(**kwargs)
+        return make_data_config(**kwargs)
     return cls(**kwargs)
 
 
-def _data_config(**kwargs):
+def make_data_config(**kwargs):
     try:
         config = DataConfig(**kwargs)
     except (DataSourceError, TypeError) as error:
@@ -266,7 +269,7 @@ def _data_config(**kwargs):
 def validate(config: ExperimentConfig) -> None:
     """Raises a one-line ValueError for settings that contradict each other."""
     size = config.data.image_size
-    stride = model_stride(config.generator)
+    stride = config.generator.stride
     if size % stride:
         raise ValueError(
             f"image_size {size} is not a multiple of {config.generator.name}'s "
@@ -284,13 +287,13 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError(f"{config.generator.name!r} is not a generator")
     loss, disc = config.loss, config.discriminator
     head = config.generator.resolved().head
-    for kind, needs in ((losses.BINS, "bins"), (losses.BINS_L1, "dual")):
+    for kind, needs in ((BINS, "bins"), (BINS_L1, "dual")):
         if (loss.recon == kind) != (head == needs):
             raise ValueError(
                 f"the {kind!r} loss and a generator with head {needs!r} (unet or "
                 "effnet_unet) go together"
             )
-    if loss.recon in losses.CLASSIFICATION_KINDS and loss.gan is not None:
+    if loss.recon in CLASSIFICATION_KINDS and loss.gan is not None:
         raise ValueError(
             f"the {loss.recon!r} loss is not combined with a GAN; use l1, l2, huber"
         )
@@ -310,11 +313,11 @@ def validate(config: ExperimentConfig) -> None:
         return
     if disc is None or not disc.is_discriminator:
         raise ValueError(f"loss.gan={loss.gan!r} needs a discriminator model")
-    if size < min_input_size(disc):
+    if size < disc.min_input_size:
         raise ValueError(
-            f"image_size {size} is below {disc.name}'s minimum {min_input_size(disc)}"
+            f"image_size {size} is below {disc.name}'s minimum {disc.min_input_size}"
         )
-    if size % model_stride(disc):
+    if size % disc.stride:
         raise ValueError(f"image_size {size} is not a multiple of {disc.name}'s stride")
 
 
@@ -338,9 +341,9 @@ def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | N
     }
     if val_dir:
         source = "tfrecord" if data.source == "tfrecord" else "folder"
-        return _data_config(
+        return make_data_config(
             **{
-                **_fields(data),
+                **field_values(data),
                 **common,
                 "source": source,
                 "data_dir": val_dir,
@@ -352,318 +355,5 @@ def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | N
     return None
 
 
-def _fields(obj):
+def field_values(obj):
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-
-
-def _experiment(name, data, generator, train, loss=None, discriminator=None):
-    data = _data_config(**{"image_size": 256, **data})
-    return ExperimentConfig(
-        name=name,
-        data=data,
-        val_data=val_data_for(data),
-        generator=ModelConfig(**generator),
-        discriminator=ModelConfig(**discriminator) if discriminator else None,
-        loss=LossConfig(**(loss or {})),
-        train=TrainConfig(**train),
-    )
-
-
-def _studienarbeit(recon):
-    return lambda: _experiment(
-        f"studienarbeit-{recon}",
-        {"source": "imagenet", "resize_method": "bicubic"},
-        {"name": "unet", "base_filters": 64},
-        {"lr": 3e-4, "batch_size": 8, "epochs": 4},
-        {"recon": recon},
-    )
-
-
-def zhu_gan():
-    """Zhu: residual U-Net + 70x70 PatchGAN, BCE + 100 L1, 20 epochs pretraining."""
-    return _experiment(
-        "zhu-gan",
-        {"source": "imagenet", "augment": "shorter_side_crop", "shorter_side": 300},
-        {"name": "residual_unet"},
-        {"lr": 2e-4, "beta_1": 0.5, "batch_size": 16, "epochs": 100},
-        {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 20},
-        {"name": "patchgan"},
-    )
-
-
-def group4_lab_gan():
-    """Group 4 Lab GAN: Johnson ResNet generator + whole-image D, BCE + 1000 MSE."""
-    return _experiment(
-        "group4-lab-gan",
-        {"source": "imagenet"},
-        {"name": "resnet_generator"},
-        {"lr": 1e-4, "batch_size": 16, "epochs": 20},
-        {
-            "recon": "l2",
-            "gan": "bce",
-            "lam": 1000.0,
-            "real_label": [0.9, 1.0],
-            "fake_label": [0.0, 0.1],
-        },
-        {"name": "pixel"},
-    )
-
-
-def group4_pix2pix():
-    """Group 4 pix2pix: 8-down U-Net + PatchGAN, LSGAN + 100 L1, Adam 5e-4."""
-    return _experiment(
-        "group4-pix2pix",
-        {"source": "imagenet"},
-        {"name": "pix2pix_unet"},
-        {"lr": 5e-4, "beta_1": 0.5, "batch_size": 4, "epochs": 20},
-        {"recon": "l1", "gan": "lsgan", "lam": 100.0},
-        {"name": "patchgan"},
-    )
-
-
-def _ehrenberg(norm):
-    spectral = norm == "spectral"
-    return lambda: _experiment(
-        "ehrenberg-unet-sn" if spectral else "ehrenberg-unet-bn",
-        {"source": "cifar10", "image_size": 32, "resize_method": "bilinear"},
-        {"name": "ehrenberg_unet"},
-        {
-            "lr": 2e-4 if spectral else 3e-4,
-            "d_lr": 2e-4 if spectral else 6e-5,
-            "beta_1": 0.5,
-            "lr_decay_rate": 0.1,
-            "lr_decay_steps": 40_000 if spectral else 60_000,
-            "batch_size": 32,
-            "epochs": 100,
-        },
-        {
-            "recon": "l1",
-            "gan": "bce",
-            "weighting": "ehrenberg",
-            "w": 0.985 if spectral else 0.99,
-            "real_label": 1.0 if spectral else 0.9,
-        },
-        {"name": "pixel", "norm": norm},
-    )
-
-
-def klefbom_resnet18():
-    """Klefbom-Mjoberg: ResNet-18 encoder U-Net, L2, Adam 1e-3."""
-    return _experiment(
-        "klefbom-resnet18",
-        {"source": "imagenet"},
-        {"name": "resnet18_unet"},
-        {"lr": 1e-3, "batch_size": 16, "epochs": 10},
-        {"recon": "l2"},
-    )
-
-
-def default():
-    """The shipped default model: one U-Net on the ImageNet EfficientNet-Lite0 encoder
-    with two heads (Zhang et al.'s rebalanced ab bins and an L1 regression, blended),
-    trained at several scales (128-224 px, one side per batch) on crops, flips and
-    old-scan degradations of the input L. 24 epochs of 500 steps; give it the photos
-    and --init-from (the shipped model) or --encoder-weights (README: "The shipped
-    default model")."""
-    return _experiment(
-        "default",
-        {
-            "source": "imagenet",
-            "image_size": 224,
-            "scales": [128, 160, 192, 224],
-            "augment": "crop_flip",
-            "degrade": 0.3,
-        },
-        {"name": "effnet_unet", "head": "dual"},
-        {
-            "lr": 1e-4,
-            "lr_decay_rate": 0.5,
-            "lr_decay_steps": 4000,
-            "batch_size": 16,
-            "epochs": 24,
-            "steps_per_epoch": 500,
-            "val_steps": None,
-            "save_every_steps": 250,
-        },
-        {"recon": "bins_l1", "l1_weight": 5.0},
-    )
-
-
-def effnet_bins():
-    """The bins member of the ensemble shipped before: the EfficientNet-Lite0 U-Net with
-    Zhang et al.'s classification head (rebalanced cross-entropy over ab bins,
-    annealed-mean output), 128 px, random crops and flips, 6 epochs."""
-    return _experiment(
-        "effnet-bins",
-        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
-        {"name": "effnet_unet", "head": "bins"},
-        {"lr": 2e-4, "batch_size": 16, "epochs": 6},
-        {"recon": "bins"},
-    )
-
-
-def _cpu_recipe(name, loss, beta_1=0.9, discriminator=None, head=None):
-    """The recipes compared for the shipped model (README, "Choosing the recipe"):
-    the Studienarbeit U-Net at 16 base filters (2M parameters), 128 px, random crops
-    and flips, batch 16, Adam 2e-4, two epochs of the photos."""
-    generator = {"name": "unet", "base_filters": 16}
-    if head:
-        generator["head"] = head
-    return lambda: _experiment(
-        name,
-        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
-        generator,
-        {"lr": 2e-4, "beta_1": beta_1, "batch_size": 16, "epochs": 2},
-        loss,
-        discriminator,
-    )
-
-
-def effnet_l1():
-    """The L1 member of the ensemble shipped before: the U-Net on the ImageNet
-    EfficientNet-Lite0 encoder, regressing ab with L1 (the first shipped model)."""
-    return _experiment(
-        "effnet-l1",
-        {"source": "imagenet", "image_size": 128, "augment": "crop_flip"},
-        {"name": "effnet_unet"},
-        {"lr": 2e-4, "batch_size": 16, "epochs": 6},
-        {"recon": "l1"},
-    )
-
-
-def tiny():
-    """A tiny U-Net on 32 px CIFAR-10 for tests and smoke runs."""
-    return _experiment(
-        "tiny",
-        {"source": "cifar10", "image_size": 32},
-        {"name": "unet", "base_filters": 8, "depth": 2},
-        {"lr": 1e-3, "batch_size": 4, "epochs": 1, "val_steps": 2},
-    )
-
-
-PRESETS = {
-    "studienarbeit-l1": _studienarbeit("l1"),
-    "studienarbeit-l2": _studienarbeit("l2"),
-    "zhu-gan": zhu_gan,
-    "group4-lab-gan": group4_lab_gan,
-    "group4-pix2pix": group4_pix2pix,
-    "ehrenberg-unet-sn": _ehrenberg("spectral"),
-    "ehrenberg-unet-bn": _ehrenberg("batch"),
-    "klefbom-resnet18": klefbom_resnet18,
-    "cpu-unet-l1": _cpu_recipe("cpu-unet-l1", {"recon": "l1"}),
-    # Zhu's recipe: one epoch of L1 pretraining, then BCE GAN + 100 L1 (Adam beta_1 0.5).
-    "cpu-unet-gan": _cpu_recipe(
-        "cpu-unet-gan",
-        {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 1},
-        beta_1=0.5,
-        discriminator={"name": "patchgan", "base_filters": 32},
-    ),
-    # Zhang et al.: rebalanced classification over the ab bins, annealed-mean output.
-    "cpu-unet-bins": _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
-    "effnet-l1": effnet_l1,
-    "effnet-bins": effnet_bins,
-    "default": default,
-    "tiny": tiny,
-}
-
-_TRAIN_KEYS = (
-    "batch_size",
-    "epochs",
-    "steps_per_epoch",
-    "lr",
-    "seed",
-    "mixed_precision",
-    "strategy",
-    "jit",
-    "val_steps",
-    "save_every_steps",
-    "init_from",
-)
-OVERRIDE_KEYS = (
-    *_TRAIN_KEYS,
-    "model",
-    "loss",
-    "image_size",
-    "scales",
-    "dataset",
-    "data_dir",
-    "val_dir",
-    "manual_dir",
-    "generator",
-    "discriminator",
-    "pretrain_epochs",
-)
-
-
-def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
-    """A preset with command-line style overrides applied and validated.
-
-    Args:
-        preset: A key of `PRESETS`.
-        overrides: Keys of `OVERRIDE_KEYS`; None values are ignored. "model" names
-            the generator (its other fields reset to that model's defaults),
-            "loss" the reconstruction loss, "dataset" the data source; "generator"
-            and "discriminator" are dicts of ModelConfig fields.
-
-    Returns:
-        The ExperimentConfig.
-
-    Raises:
-        ValueError: One line naming the unknown preset or key, or the contradiction.
-    """
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    unknown = sorted(set(given) - set(OVERRIDE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown overrides {unknown}")
-    base = PRESETS[preset]()
-    train = dataclasses.replace(
-        base.train, **{k: given[k] for k in _TRAIN_KEYS if k in given}
-    )
-    data = _fields(base.data) | {"seed": train.seed}
-    if "dataset" in given:
-        data |= {"source": given["dataset"], "split": "train", "data_dir": None}
-    for key, field in (
-        ("data_dir", "data_dir"),
-        ("manual_dir", "manual_dir"),
-        ("image_size", "image_size"),
-    ):
-        if key in given:
-            data[field] = given[key]
-    if "image_size" in given:  # one size asked for: no multi-scale unless given
-        data["scales"] = None
-    if "scales" in given:
-        data["scales"] = list(given["scales"])
-        data["image_size"] = max(data["scales"])
-    data = _data_config(**data)
-    generator = base.generator.to_dict()
-    if "model" in given:
-        generator = {"name": given["model"]}
-    generator = ModelConfig.from_dict(generator | given.get("generator", {}))
-    discriminator = base.discriminator
-    if "discriminator" in given:
-        if discriminator is None:
-            raise ValueError(f"preset {preset!r} has no discriminator to override")
-        discriminator = ModelConfig.from_dict(
-            discriminator.to_dict() | given["discriminator"]
-        )
-    loss = base.loss
-    if "loss" in given:
-        loss = dataclasses.replace(loss, recon=given["loss"])
-        if "head" in MODEL_DEFAULTS[generator.name]:  # the head follows the loss
-            head = {losses.BINS: "bins", losses.BINS_L1: "dual"}.get(
-                given["loss"], "tanh"
-            )
-            generator = dataclasses.replace(generator, head=head)
-    if "pretrain_epochs" in given:
-        loss = dataclasses.replace(loss, pretrain_epochs=given["pretrain_epochs"])
-    return ExperimentConfig(
-        name=base.name,
-        data=data,
-        val_data=val_data_for(data, given.get("val_dir")),
-        generator=generator,
-        discriminator=discriminator,
-        loss=loss,
-        train=train,
-    )

@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+from data_pipeline import files
+
 
 def build_ensemble(members, name="ensemble"):
     """A functional model L_norm -> mean of the members' ab_norm, in float32.
@@ -56,7 +58,6 @@ def write_ensemble(output, paths):
         FileNotFoundError: a member or its .json sidecar is missing.
         ValueError: fewer than two members, or members trained at different sizes.
     """
-    from colorization import train_io
     from colorization.inference import ModelNotFoundError, load_model
 
     for path in paths:  # name a missing model, not its missing sidecar
@@ -67,11 +68,10 @@ def write_ensemble(output, paths):
     if len(sizes) != 1:
         raise ValueError(f"the members were trained at different sizes {sorted(sizes)}")
     model = build_ensemble([load_model(path) for path in paths])
-    temporary = output + ".partial.keras"
-    model.save(temporary)
-    os.replace(temporary, output)
+    with files.atomic_path(output) as temporary:
+        model.save(temporary)
     sidecar = os.path.splitext(output)[0] + ".json"
-    train_io.write_json(sidecar, {"image_size": sizes.pop(), "members": configs})
+    files.write_json(sidecar, {"image_size": sizes.pop(), "members": configs})
     return sidecar
 
 

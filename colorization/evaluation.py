@@ -17,11 +17,7 @@ PER_IMAGE = ("psnr", "ssim", "colourfulness", "ab_auc", "hist_a", "hist_b")
 
 def colourless(rgb):
     """The ab = 0 baseline: the photo's L with no colour, uint8 RGB."""
-    lightness = lab.rgb_to_lab(rgb).numpy()[..., :1]
-    grey = np.concatenate(
-        [lightness, np.zeros_like(lightness), np.zeros_like(lightness)], -1
-    )
-    return image_io.to_uint8(lab.lab_to_rgb(grey).numpy())
+    return image_io.to_uint8(lab.drop_colour(rgb).numpy())
 
 
 def _scores(truth, result, truth_ab):

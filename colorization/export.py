@@ -1,6 +1,7 @@
-"""Export a colorizer as a TensorFlow SavedModel that needs nothing but TensorFlow.
+"""Export a colorizer: a TensorFlow SavedModel, or ONNX and TFLite (colorization.portable).
 
-Signatures (all resizing, Lab maths, ab upsampling and recombination are in the graph):
+SavedModel signatures (all resizing, Lab maths, ab upsampling and recombination are in
+the graph):
     serving_default(images): uint8 [N, H, W, C], C = 1 (grey), 3 (RGB) or 4 (RGBA),
         any H and W -> {"rgb": uint8 [N, H, W, 3]}, the same size as the input.
     colorize_encoded(contents): one encoded JPEG/PNG/BMP/GIF/WebP file (scalar string)
@@ -9,19 +10,22 @@ Signatures (all resizing, Lab maths, ab upsampling and recombination are in the 
     import tensorflow as tf
     model = tf.saved_model.load("exported/")
     rgb = model.serving_default(images)["rgb"]
+
+TensorFlow is imported when a model is exported, so that a bad request fails at once.
 """
 
 import os
-import shutil
 
-import tensorflow as tf
+from data_pipeline import files
 
-from colorization.inference import colorize_batch
-from data_pipeline import decode
+# Format -> the extension its single file must have (None: a SavedModel folder).
+FORMATS = {"savedmodel": None, "onnx": ".onnx", "tflite": ".tflite"}
 
 
 def _to_rgb(images):
     """uint8 [N, H, W, C] with C in {1, 3, 4} -> uint8 RGB [N, H, W, 3]."""
+    import tensorflow as tf
+
     rgb = tf.cond(
         tf.shape(images)[-1] < 3,
         lambda: tf.repeat(images[..., :1], 3, axis=-1),
@@ -41,6 +45,10 @@ def export_saved_model(colorizer, out_dir):
         FileExistsError: `out_dir` exists.
     """
     import keras
+    import tensorflow as tf
+
+    from colorization.inference import colorize_batch
+    from data_pipeline import decode
 
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
@@ -65,11 +73,84 @@ def export_saved_model(colorizer, out_dir):
         archive.track(model)
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("colorize_encoded", colorize_encoded)
-    temporary = out_dir + ".partial"
-    shutil.rmtree(temporary, ignore_errors=True)
-    try:
+    with files.atomic_path(out_dir) as temporary:
         archive.write_out(temporary, verbose=False)
-        os.replace(temporary, out_dir)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
     return out_dir
+
+
+def _check_output(path, fmt):
+    """One-line errors for an output path `fmt` cannot be written to, before any work."""
+    extension = FORMATS[fmt]
+    if extension and not path.lower().endswith(extension):
+        raise ValueError(
+            f"--format {fmt} writes one file: give a path ending in {extension}, "
+            f"not {path!r}"
+        )
+    for taken in [path] + ([path + ".json"] if extension else []):
+        if os.path.lexists(taken):
+            raise FileExistsError(f"{taken!r} exists; remove it or choose another path")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # the nearest that exists gets the new folders
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f"{folder!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write to {folder!r}")
+
+
+def check_request(path, fmt, tflite_dtype):
+    """One-line errors (ValueError, OSError) for a request that cannot be carried out:
+    an unknown format or dtype, or an output that exists or cannot be written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    if tflite_dtype not in ("float32", "float16"):
+        raise ValueError(f"--tflite-dtype is float32 or float16, not {tflite_dtype!r}")
+    if tflite_dtype != "float32" and fmt != "tflite":
+        raise ValueError(f"--tflite-dtype {tflite_dtype} applies to --format tflite")
+    _check_output(os.fspath(path), fmt)
+
+
+def export(colorizer, path, fmt="savedmodel", tflite_dtype="float32", source=None):
+    """Writes `colorizer` in format `fmt` to `path`.
+
+    Args:
+        colorizer: a `Colorizer`.
+        path: a folder to create (SavedModel), or the .onnx / .tflite file to write
+            (a JSON describing it is written to `path + ".json"`).
+        fmt: one of `FORMATS`.
+        tflite_dtype: "float32" or "float16" weights, for "tflite" only.
+        source: the model file, recorded in the JSON.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: an unknown format, a path without the format's extension, or
+            float16 for another format than TFLite.
+        FileExistsError: the output (or its JSON) exists; nothing is overwritten.
+        PermissionError: the output's folder cannot be written to.
+        ImportError: ONNX export without tf2onnx installed.
+    """
+    check_request(path, fmt, tflite_dtype)
+    path = os.fspath(path)
+    if fmt == "savedmodel":
+        return export_saved_model(colorizer, path)
+    from colorization import portable
+
+    if fmt == "onnx":
+        return portable.export_onnx(colorizer, path, source=source)
+    return portable.export_tflite(colorizer, path, tflite_dtype, source=source)
+
+
+def export_model(path, model=None, size=None, fmt="savedmodel", tflite_dtype="float32"):
+    """What export.py does: checks the output, loads `model` (a .keras file, default
+    the shipped model) into a `Colorizer` of network size `size`, and `export`s it.
+
+    Raises what `export` and `Colorizer.load` raise; a bad output fails before the
+    model is loaded.
+    """
+    check_request(path, fmt, tflite_dtype)
+    from colorization.inference import Colorizer
+
+    colorizer = Colorizer.load(model, size=size)
+    return export(colorizer, path, fmt, tflite_dtype, source=model or "default")

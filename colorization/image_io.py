@@ -7,9 +7,12 @@ an interrupted run never leaves a half-written file under the real name.
 """
 
 import dataclasses
+import io
 import os
 
 import numpy as np
+
+from data_pipeline import files
 
 DEFAULT_MAX_PIXELS = 120_000_000
 _FORMATS = {
@@ -24,7 +27,7 @@ _FORMATS = {
     ".gif": "GIF",
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
-IMAGE_EXTENSIONS = tuple(_FORMATS)
+assert set(_FORMATS) == set(files.IMAGE_EXTENSIONS)  # every image we read, we can write
 
 
 class ImageError(ValueError):
@@ -80,13 +83,29 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
         ImageError: the file is empty, not an image, truncated or corrupt, or larger
             than `max_pixels` (checked from the header, before decoding).
     """
-    from PIL import Image, ImageOps
-
     if os.path.getsize(path) == 0:
         raise ImageError("empty file")
+    return _read(path, max_pixels)
+
+
+def read_image_bytes(data, max_pixels=DEFAULT_MAX_PIXELS):
+    """Reads a photo from the bytes of its file (an upload) into an `ImageData`.
+
+    Raises:
+        ImageError: as `read_image`.
+    """
+    if not data:
+        raise ImageError("empty file")
+    return _read(io.BytesIO(data), max_pixels)
+
+
+def _read(source, max_pixels):
+    """`read_image` of a path or a binary file object."""
+    from PIL import Image, ImageOps
+
     Image.MAX_IMAGE_PIXELS = None  # the limit below replaces Pillow's warning
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(
@@ -139,14 +158,6 @@ def write_image(path, rgb, alpha=None):
     image = Image.fromarray(np.asarray(rgb, np.uint8), "RGB")
     if alpha is not None and fmt in _ALPHA_FORMATS:
         image.putalpha(Image.fromarray(np.asarray(alpha, np.uint8), "L"))
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f".{name}.partial")
     options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    try:
+    with files.atomic_path(path) as temporary:
         image.save(temporary, format=fmt, **options)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise

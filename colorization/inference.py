@@ -64,7 +64,8 @@ def load_model(path):
     """Loads a `.keras` colorizer; ModelNotFoundError or a one-line ValueError."""
     import keras
 
-    import colorization.models  # noqa: F401  (registers the custom layers)
+    # The package's own layers register themselves with Keras when imported.
+    from colorization.models import layers, spectral_norm  # noqa: F401
 
     if not os.path.isfile(path):
         raise ModelNotFoundError(f"model file {path!r} does not exist")

@@ -12,9 +12,15 @@ example. Inputs may be bfloat16 or float16; the arithmetic is float32.
 
 import tensorflow as tf
 
-GAN_KINDS = ("bce", "lsgan")
-RECON_KINDS = ("l1", "l2", "huber")
-WEIGHTINGS = ("lambda", "ehrenberg")
+# The names of the losses (the config's choices; re-exported here).
+from colorization.config import (  # noqa: F401
+    BINS,
+    BINS_L1,
+    CLASSIFICATION_KINDS,
+    GAN_KINDS,
+    RECON_KINDS,
+    WEIGHTINGS,
+)
 
 
 def _check_choice(name, value, choices):
@@ -96,11 +102,6 @@ def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
 
 
 RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
-BINS = "bins"  # the classification loss of a generator with head "bins"
-# Both heads of a generator with head "dual": rebalanced cross-entropy on the bins head
-# plus `l1_weight` x masked L1 on the regression head.
-BINS_L1 = "bins_l1"
-CLASSIFICATION_KINDS = (BINS, BINS_L1)
 
 
 def rebalanced_bin_loss(

@@ -3,26 +3,27 @@
     workdir/config.json            the resolved ExperimentConfig
     workdir/checkpoints/last/      saved every epoch and every `save_every_steps` steps
     workdir/checkpoints/best/      lowest validation masked L1
-    workdir/metrics.csv            one row per epoch
+    workdir/metrics.csv            one row per epoch (means of the step values, validation
+                                   scores, training files skipped by reason)
     workdir/logs/                  TensorBoard scalars and the gray|prediction|truth grid
     workdir/samples/epoch_NNN.png  the same grid as a PNG
     workdir/model.keras            the final generator
 
 Under MultiWorkerMirroredStrategy every worker takes part in each checkpoint save, as
 TensorFlow requires, but only the chief writes into the workdir: the others save into a
-temporary directory and delete it at once.
+temporary directory and delete it at once. Files are written under a temporary name
+and renamed (`data_pipeline.files.atomic_path`), so a killed run leaves no half-written
+file.
 """
 
 import csv
-import json
 import os
 import shutil
 import tempfile
 
 import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
-from data_pipeline import lab
+from data_pipeline import files, lab
 
 
 def paths(workdir):
@@ -37,14 +38,6 @@ def paths(workdir):
         "model": os.path.join(workdir, "model.keras"),
         "prior": os.path.join(workdir, "ab_prior.json"),
     }
-
-
-def write_json(path, value):
-    """Writes `value` as JSON to `path` through a temporary file and a rename."""
-    temporary = path + ".partial"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1)
-    os.replace(temporary, path)
 
 
 def save_checkpoint(checkpoint, directory, number, chief):
@@ -68,37 +61,44 @@ def latest_checkpoint(directory):
     return tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
 
 
-def append_metrics(path, row):
-    """Appends a row (a dict) to the CSV at `path`, writing the header first."""
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
+def _read_csv(path):
+    """(header, rows as dicts of str) of the CSV at `path`; ([], []) if missing."""
+    if not os.path.exists(path):
+        return [], []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_csv(path, header, rows):
+    with files.atomic_path(path) as temporary:
+        with open(temporary, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header, restval="")
             writer.writeheader()
-        writer.writerow(row)
+            writer.writerows(rows)
+
+
+def append_metrics(path, row):
+    """Appends a row (a dict) to the CSV at `path`; columns the file lacks are added
+    (empty in the earlier rows)."""
+    header, rows = _read_csv(path)
+    header += [k for k in row if k not in header]
+    _write_csv(path, header, rows + [row])
 
 
 def read_metrics(path):
     """The rows of a metrics CSV as dicts of floats (empty cells are dropped)."""
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return [
-            {k: float(v) for k, v in row.items() if v != ""}
-            for row in csv.DictReader(f)
-        ]
+    return [
+        {k: float(v) for k, v in row.items() if k and v not in ("", None)}
+        for row in _read_csv(path)[1]
+    ]
 
 
 def truncate_metrics(path, epochs):
     """Drops rows of epochs after `epochs` (a resumed run writes them again)."""
-    rows = read_metrics(path)
-    if not rows or len(rows) <= epochs:
-        return
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    os.remove(path)
-    for row in rows[:epochs]:
-        append_metrics(path, {k: row.get(k, "") for k in header})
+    header, rows = _read_csv(path)
+    if len(rows) > epochs:
+        _write_csv(path, header, rows[:epochs])
 
 
 def image_grid(l_norm, ab_true, ab_pred):
@@ -114,37 +114,5 @@ def image_grid(l_norm, ab_true, ab_pred):
 
 def write_sample(path, grid):
     """Writes a uint8 image to `path` as PNG."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tf.io.write_file(path, tf.io.encode_png(grid))
-
-
-def _metadata(plugin, data_class):
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = plugin
-    metadata.data_class = data_class
-    return metadata
-
-
-def summary_scalar(name, value, step):
-    """Writes a TensorBoard scalar to the default writer (the format of
-    `tensorboard.summary.scalar`, without needing the tensorboard package)."""
-    tf.summary.write(
-        name,
-        tf.constant(value, tf.float32),
-        step=step,
-        metadata=_metadata("scalars", summary_pb2.DATA_CLASS_SCALAR),
-    )
-
-
-def summary_image(name, image, step):
-    """Writes one uint8 [H, W, 3] image as a TensorBoard image summary."""
-    shape = tf.shape(image)
-    tensor = tf.stack(
-        [tf.as_string(shape[1]), tf.as_string(shape[0]), tf.io.encode_png(image)]
-    )
-    tf.summary.write(
-        name,
-        tensor,
-        step=step,
-        metadata=_metadata("images", summary_pb2.DATA_CLASS_BLOB_SEQUENCE),
-    )
+    with files.atomic_path(path) as temporary:
+        tf.io.write_file(temporary, tf.io.encode_png(grid))

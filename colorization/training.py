@@ -11,7 +11,11 @@ so the loop distributes the input with `distribute_datasets_from_function` and r
 Resuming: whenever `workdir/checkpoints/last` holds a checkpoint the run continues from
 its epoch and step (re-running a killed command just continues); `resume=True`
 additionally insists that such a checkpoint exists. A workdir whose config.json differs
-from the config is refused rather than mixed.
+from the config is refused rather than mixed. A resumed run ends with the weights of the
+run never interrupted: the batches of an epoch are a function of the seed, the epoch
+and the step (`epoch_data`, `data_pipeline.dataset.make_dataset`), and the checkpoint
+holds, besides the models and optimizers, the random state of their layers (dropout)
+and the loss sums of the epoch so far.
 """
 
 import dataclasses
@@ -37,9 +41,19 @@ from colorization.distribute import (
 from colorization.losses import CLASSIFICATION_KINDS
 from colorization.models import build_discriminator, build_generator
 from data_pipeline import dataset as data
+from data_pipeline import files
 from data_pipeline.stats import PipelineStats
 
 PRIOR_BATCHES = 100  # training batches whose ab histogram gives the "bins" prior
+# What the steps of `train_steps.make_steps` return.
+PLAIN_VALUES = ("loss", "recon", "l1")
+GAN_VALUES = PLAIN_VALUES + ("g_adv", "d_loss", "d_acc_real", "d_acc_fake")
+# The running sums of an epoch, in their order in the checkpoint.
+SUMMED = ("steps",) + GAN_VALUES
+# Checkpoint entries newer than the first checkpoints: one without them resumes too
+# (they start from their initial values).
+TIMERS = ("wall_seconds", "cpu_seconds")
+OPTIONAL_STATE = TIMERS + ("epoch_sums", "rng_states")
 
 
 class TrainingDiverged(RuntimeError):
@@ -74,6 +88,248 @@ def train(config: ExperimentConfig, workdir: str, resume: bool = False) -> dict:
     return fit(config, workdir, resume).metrics
 
 
+def fit(config: ExperimentConfig, workdir: str, resume: bool = False) -> TrainResult:
+    """`train`, returning the trained models too (for tests and notebooks).
+
+    The global Keras dtype policy is set for the run and restored afterwards.
+    """
+    previous = keras.mixed_precision.global_policy()
+    try:
+        return _fit(config, workdir, resume)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def epoch_data(data_config, epoch):
+    """The DataConfig of training epoch `epoch` (0-based): its seed is a function of
+    the run's seed and the epoch, so every epoch draws its own order, crops, scales
+    and degradations, and a resumed epoch replays exactly the batches it had. The
+    first epoch keeps the run's seed."""
+    if epoch == 0:
+        return data_config
+    seed = (data_config.seed * 1_000_003 + epoch) % 2**31
+    return dataclasses.replace(data_config, seed=seed)
+
+
+def _fit(config, workdir, resume):
+    run = _Run(config, workdir, resume)
+    epoch0, step0 = run.position()
+    metrics = run.last_metrics()
+    for epoch in range(epoch0, config.train.epochs):
+        metrics = run.epoch(epoch, start=step0 if epoch == epoch0 else 0)
+    run.finish()
+    return TrainResult(metrics, run.generator, run.discriminator)
+
+
+class _Run:
+    """One training run in this process: its models and their checkpointed state, its
+    workdir, data and compiled steps; `epoch` trains, validates and saves one epoch."""
+
+    def __init__(self, config, workdir, resume):
+        t = config.train
+        self.config = config
+        self.strategy = make_strategy(t.strategy)
+        precision = choose_precision(t.mixed_precision, self.strategy)
+        keras.mixed_precision.set_global_policy(POLICIES[precision])
+        self.chief = is_chief(self.strategy)
+        self.out = train_io.paths(workdir)
+        _check_workdir(config, self.out, resume)
+        if self.chief:
+            with files.atomic_path(self.out["config"]) as temporary:
+                with open(temporary, "w", encoding="utf-8") as f:
+                    f.write(config.to_json())
+        built = _build(config, self.strategy, precision)
+        self.generator, self.discriminator, g_opt, d_opt, self.state, trackables = built
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self._restore_or_init(trackables)
+        self.global_step = int(self.state["global_step"].numpy())
+
+        self.stats, val_stats = PipelineStats(), PipelineStats()
+        self.val_ds, self.grid_batch = _validation_batches(config, val_stats)
+        if self.grid_batch is None:
+            raise ValueError("the training data yielded no image")
+        if self.val_ds is not None and self.chief and val_stats.skipped():
+            print(f"validation: {val_stats.report()}", file=sys.stderr)
+        class_weights = None
+        if config.loss.recon in CLASSIFICATION_KINDS:
+            class_weights = _class_weights(config, self.out["prior"], self.chief)
+        self.plain_step, self.gan_step = train_steps.make_steps(
+            self.strategy,
+            self.generator,
+            self.discriminator,
+            g_opt,
+            d_opt,
+            config.loss,
+            t.batch_size,
+            choose_jit(t.jit, self.strategy),
+            class_weights,
+        )
+        self.predict = train_steps.make_predict(self.generator)
+        self.writer = (
+            tf.summary.create_file_writer(self.out["logs"])
+            if self.chief
+            else tf.summary.create_noop_writer()
+        )
+        self.clock = [time.monotonic(), time.process_time()]
+
+    def _restore_or_init(self, trackables):
+        last = train_io.latest_checkpoint(self.out["last"])
+        if last:
+            _restore(self.checkpoint, trackables, last)
+        elif self.config.train.init_from:
+            _init_from(self.generator, self.config.train.init_from)
+        if not self.chief:
+            return
+        epoch, step = self.position()
+        train_io.truncate_metrics(self.out["metrics"], epoch)
+        if last:
+            global_step = int(self.state["global_step"].numpy())
+            print(
+                f"resuming from {last} (epoch {epoch + 1}, step {step}, "
+                f"global step {global_step})",
+                file=sys.stderr,
+            )
+
+    def position(self):
+        """(epoch, step in it) where training continues, both 0-based."""
+        state = self.state
+        return int(state["epoch"].numpy()), int(state["step_in_epoch"].numpy())
+
+    def last_metrics(self):
+        """The last metrics.csv row (what a run resumed after its end returns)."""
+        if not self.chief:
+            return {}
+        return (train_io.read_metrics(self.out["metrics"]) or [{}])[-1]
+
+    def epoch(self, epoch, start=0):
+        """Trains epoch `epoch` (0-based) from its step `start`, validates, saves
+        and logs it; returns its metrics."""
+        skipped_before = self.stats.skips()
+        steps, means = self.train_epoch(epoch, start)
+        skips = {k: n - skipped_before[k] for k, n in self.stats.skips().items()}
+        metrics = {"epoch": epoch + 1, "steps": steps, "global_step": self.global_step}
+        metrics |= means | self.validate()
+        self.end_epoch(epoch, metrics, skips)
+        return metrics
+
+    def train_epoch(self, epoch, start):
+        """Runs the training steps of epoch `epoch` from its step `start` to its end.
+
+        Returns:
+            (steps of the epoch, the means over the epoch of the step values).
+        """
+        t = self.config.train
+        gan = self.gan_step is not None and epoch >= self.config.loss.pretrain_epochs
+        step_fn = self.gan_step if gan else self.plain_step
+        sums = dict.fromkeys(SUMMED, 0.0)
+        if start:  # the sums of the steps before the checkpoint
+            sums = dict(zip(SUMMED, self.state["epoch_sums"].numpy().tolist()))
+        iterator = iter(
+            _train_dataset(self.config, self.strategy, self.stats, epoch, start)
+        )
+        step = start
+        bar = tqdm(
+            total=t.steps_per_epoch,
+            initial=start,
+            desc=f"epoch {epoch + 1}/{t.epochs}" + (" gan" if gan else ""),
+            disable=not self.chief,
+            leave=False,
+        )
+        while t.steps_per_epoch is None or step < t.steps_per_epoch:
+            batch = _next(iterator)
+            if batch is None:
+                break
+            values = {k: float(v) for k, v in step_fn(batch).items()}
+            self._check_finite(values, epoch, step)
+            step += 1
+            self.global_step += 1
+            sums["steps"] += 1
+            for k, v in values.items():
+                sums[k] += v
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['loss']:.4f}")
+            if t.save_every_steps and self.global_step % t.save_every_steps == 0:
+                self.save("last", epoch, step, sums)
+        bar.close()
+        del iterator  # stops its read-ahead before the skip counts are read
+        if step == 0:
+            raise ValueError(
+                f"no training batch in epoch {epoch + 1}: fewer images than the "
+                f"global batch {t.batch_size}?"
+            )
+        names = GAN_VALUES if gan else PLAIN_VALUES
+        return step, {k: sums[k] / max(sums["steps"], 1) for k in names}
+
+    def _check_finite(self, values, epoch, step):
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            best = train_io.latest_checkpoint(self.out["best"]) or "none saved yet"
+            raise TrainingDiverged(
+                f"training stopped: {bad[0]} is {values[bad[0]]} at epoch "
+                f"{epoch + 1} step {step + 1}; best checkpoint: {best}"
+            )
+
+    def save(self, kind, epoch, step, sums=None):
+        """Saves the "last" or "best" checkpoint at `step` of `epoch` (0-based), with
+        the `sums` of the step values of the epoch so far."""
+        state = self.state
+        now = [time.monotonic(), time.process_time()]
+        state["wall_seconds"].assign_add(now[0] - self.clock[0])
+        state["cpu_seconds"].assign_add(now[1] - self.clock[1])
+        self.clock = now
+        state["epoch"].assign(epoch)
+        state["step_in_epoch"].assign(step)
+        state["global_step"].assign(self.global_step)
+        sums = sums or dict.fromkeys(SUMMED, 0.0)
+        state["epoch_sums"].assign([sums[k] for k in SUMMED])
+        train_io.save_checkpoint(
+            self.checkpoint, self.out[kind], self.global_step, self.chief
+        )
+
+    def validate(self):
+        """The validation scores (`val_` + `evaluation.BATCH_SCORES`), or {} without
+        validation data."""
+        if self.val_ds is None:
+            return {}
+        scores = evaluation.score_batches(self.predict, self.val_ds)
+        return {f"val_{k}": v for k, v in scores.items()}
+
+    def end_epoch(self, epoch, metrics, skips):
+        """Saves the best and last checkpoints; writes the epoch's line (and one on
+        the training files skipped, if any), TensorBoard scalars and image grid,
+        metrics.csv row and sample PNG."""
+        state = self.state
+        score = metrics.get("val_l1", metrics["l1"])
+        if score < float(state["best"].numpy()):
+            state["best"].assign(score)
+            self.save("best", epoch + 1, 0)
+        self.save("last", epoch + 1, 0)
+        metrics["wall_hours"] = float(state["wall_seconds"].numpy()) / 3600
+        metrics["cpu_hours"] = float(state["cpu_seconds"].numpy()) / 3600
+        print(f"epoch {epoch + 1}: {_summary(metrics)}", file=sys.stderr)
+        if self.chief and any(skips.values()):
+            print(f"epoch {epoch + 1}: skipped {_skip_summary(skips)}", file=sys.stderr)
+        l_norm, ab, _ = self.grid_batch
+        grid = train_io.image_grid(l_norm, ab, self.predict(l_norm))
+        with self.writer.as_default(step=epoch + 1):
+            for k, v in metrics.items():
+                tf.summary.scalar(k, v)
+            tf.summary.image("gray|prediction|truth", grid[tf.newaxis])
+        if self.chief:
+            row = _csv_row(metrics, self.gan_step is not None, self.val_ds)
+            row |= {f"skipped_{k}": n for k, n in skips.items()}
+            train_io.append_metrics(self.out["metrics"], row)
+            sample = os.path.join(self.out["samples"], f"epoch_{epoch + 1:03d}.png")
+            train_io.write_sample(sample, grid)
+
+    def finish(self):
+        """Flushes TensorBoard and saves the final generator (chief only)."""
+        self.writer.flush()
+        if self.chief:
+            with files.atomic_path(self.out["model"]) as temporary:
+                self.generator.save(temporary)
+
+
 def _check_workdir(config, out, resume):
     has_checkpoint = train_io.latest_checkpoint(out["last"]) is not None
     if resume and not has_checkpoint:
@@ -84,6 +340,70 @@ def _check_workdir(config, out, resume):
                 raise ValueError(
                     f"{out['config']} holds a different run; use another --workdir"
                 )
+
+
+def _build(config, strategy, precision):
+    t = config.train
+    keras.utils.set_random_seed(t.seed)
+    fp16 = precision == "fp16"
+    with strategy.scope():
+        generator = build_generator(config.generator)
+        train_steps.synchronize_batch_norm(generator, strategy)
+        g_opt = train_steps.make_optimizer(t, t.lr, fp16)
+        g_opt.build(generator.trainable_variables)
+        discriminator = d_opt = None
+        models = [generator]
+        if config.loss.gan is not None:
+            discriminator = build_discriminator(config.discriminator)
+            train_steps.synchronize_batch_norm(discriminator, strategy)
+            d_opt = train_steps.make_optimizer(t, t.d_lr or t.lr, fp16)
+            d_opt.build(discriminator.trainable_variables)
+            models.append(discriminator)
+        state = {
+            "epoch": tf.Variable(0, dtype=tf.int64, trainable=False),
+            "step_in_epoch": tf.Variable(0, dtype=tf.int64, trainable=False),
+            "global_step": tf.Variable(0, dtype=tf.int64, trainable=False),
+            "best": tf.Variable(math.inf, dtype=tf.float64, trainable=False),
+            # Time spent training, over every process that resumed the run.
+            "wall_seconds": tf.Variable(0.0, dtype=tf.float64, trainable=False),
+            "cpu_seconds": tf.Variable(0.0, dtype=tf.float64, trainable=False),
+            # The SUMMED of the epoch so far, for a resume within it.
+            "epoch_sums": tf.Variable(
+                tf.zeros([len(SUMMED)], tf.float64), trainable=False
+            ),
+        }
+    trackables = {"generator": generator, "g_opt": g_opt, **state}
+    trackables["rng_states"] = [v for m in models for v in _rng_states(m)]
+    if discriminator is not None:
+        trackables |= {"discriminator": discriminator, "d_opt": d_opt}
+    return generator, discriminator, g_opt, d_opt, state, trackables
+
+
+def _rng_states(model):
+    """The variables of `model` that are not weights: the seed states of the layers
+    that draw random numbers (Dropout), which the models' checkpoint leaves out."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _restore(checkpoint, trackables, path):
+    """Restores `path`; a checkpoint written before the `OPTIONAL_STATE` entries
+    existed resumes too (they keep their initial values), anything else missing
+    fails."""
+    status = checkpoint.restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError:
+        older = {k: v for k, v in trackables.items() if k not in OPTIONAL_STATE}
+        tf.train.Checkpoint(**older).restore(path).assert_existing_objects_matched()
+
+
+def _init_from(generator, path):
+    from colorization.inference import load_model
+    from colorization.warm_start import copy_weights
+
+    report = copy_weights(generator, load_model(path))
+    print(f"initialised from {path}: {report.summary()}", file=sys.stderr)
 
 
 def _validation_batches(config, stats):
@@ -97,54 +417,16 @@ def _validation_batches(config, stats):
     dataset = data.make_dataset(config.val_data, t.batch_size, stats=stats)
     if t.val_steps:
         dataset = dataset.take(t.val_steps)
-    # Decoded once: the same batches every epoch, and large photos are not decoded
-    # again (404 photos at 224 px hold 320 MB).
+    # Decoded once, here: the same batches every epoch, large photos are not decoded
+    # again (404 photos at 224 px hold 320 MB), and `stats` count each file once.
     dataset = dataset.cache()
-    first = next(iter(dataset), None)
+    batches = iter(dataset)
+    first = next(batches, None)
     if first is None:
         raise ValueError("the validation data yielded no image")
+    for _ in batches:  # fills the cache
+        pass
     return dataset, tuple(x[: t.image_grid_size] for x in first)
-
-
-def epoch_data(data_config, epoch):
-    """The DataConfig of training epoch `epoch` (0-based): its seed is a function of
-    the run's seed and the epoch, so every epoch draws its own order, crops, scales
-    and degradations, and a resumed epoch replays exactly the batches it had. The
-    first epoch keeps the run's seed (its batches are those of earlier versions)."""
-    if epoch == 0:
-        return data_config
-    seed = (data_config.seed * 1_000_003 + epoch) % 2**31
-    return dataclasses.replace(data_config, seed=seed)
-
-
-def _build(config, strategy, precision):
-    t = config.train
-    keras.utils.set_random_seed(t.seed)
-    fp16 = precision == "fp16"
-    with strategy.scope():
-        generator = build_generator(config.generator)
-        train_steps.synchronize_batch_norm(generator, strategy)
-        g_opt = train_steps.make_optimizer(t, t.lr, fp16)
-        g_opt.build(generator.trainable_variables)
-        discriminator = d_opt = None
-        if config.loss.gan is not None:
-            discriminator = build_discriminator(config.discriminator)
-            train_steps.synchronize_batch_norm(discriminator, strategy)
-            d_opt = train_steps.make_optimizer(t, t.d_lr or t.lr, fp16)
-            d_opt.build(discriminator.trainable_variables)
-        state = {
-            "epoch": tf.Variable(0, dtype=tf.int64, trainable=False),
-            "step_in_epoch": tf.Variable(0, dtype=tf.int64, trainable=False),
-            "global_step": tf.Variable(0, dtype=tf.int64, trainable=False),
-            "best": tf.Variable(math.inf, dtype=tf.float64, trainable=False),
-            # Time spent training, over every process that resumed the run.
-            "wall_seconds": tf.Variable(0.0, dtype=tf.float64, trainable=False),
-            "cpu_seconds": tf.Variable(0.0, dtype=tf.float64, trainable=False),
-        }
-    trackables = {"generator": generator, "g_opt": g_opt, **state}
-    if discriminator is not None:
-        trackables |= {"discriminator": discriminator, "d_opt": d_opt}
-    return generator, discriminator, g_opt, d_opt, state, trackables
 
 
 def _class_weights(config, path, chief, batches=PRIOR_BATCHES):
@@ -158,42 +440,22 @@ def _class_weights(config, path, chief, batches=PRIOR_BATCHES):
         dataset = data.make_dataset(config.data, config.train.batch_size, True)
         counts = ab_bins.histogram(dataset, centres, batches).tolist()
         if chief:
-            train_io.write_json(path, {"batches": batches, "counts": counts})
+            files.write_json(path, {"batches": batches, "counts": counts})
     if len(counts) != len(centres):
         raise ValueError(f"{path} has {len(counts)} bins, the model {len(centres)}")
     return ab_bins.rebalancing_weights(counts, centres)
 
 
-TIMERS = ("wall_seconds", "cpu_seconds")
-
-
-def _restore(checkpoint, trackables, path):
-    """Restores `path`; a checkpoint written before the time counters existed
-    resumes too (the counters then start at 0), anything else missing fails."""
-    status = checkpoint.restore(path)
-    try:
-        status.assert_existing_objects_matched()
-    except AssertionError:
-        untimed = {k: v for k, v in trackables.items() if k not in TIMERS}
-        tf.train.Checkpoint(**untimed).restore(path).assert_existing_objects_matched()
-
-
-def _init_from(generator, path):
-    from colorization.inference import load_model
-    from colorization.warm_start import copy_weights
-
-    report = copy_weights(generator, load_model(path))
-    print(f"initialised from {path}: {report.summary()}", file=sys.stderr)
-
-
-def _train_dataset(config, strategy, stats, epoch):
+def _train_dataset(config, strategy, stats, epoch, start):
+    """The distributed batches of epoch `epoch` from its step `start` on."""
     make = data.dataset_fn(
-        epoch_data(config.data, epoch), config.train.batch_size, True, stats
+        epoch_data(config.data, epoch),
+        config.train.batch_size,
+        True,
+        stats,
+        repeat=config.train.steps_per_epoch is not None,
+        start=start,
     )
-    if config.train.steps_per_epoch:
-        return strategy.distribute_datasets_from_function(
-            lambda context: make(context).repeat()
-        )
     return strategy.distribute_datasets_from_function(make)
 
 
@@ -202,174 +464,21 @@ def _next(iterator):
     return optional.get_value() if optional.has_value() else None
 
 
-def fit(config: ExperimentConfig, workdir: str, resume: bool = False) -> TrainResult:
-    """`train`, returning the trained models too (for tests and notebooks).
-
-    The global Keras dtype policy is set for the run and restored afterwards.
-    """
-    previous = keras.mixed_precision.global_policy()
-    try:
-        return _fit(config, workdir, resume)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
-def _fit(config, workdir, resume):
-    t = config.train
-    strategy = make_strategy(t.strategy)
-    precision = choose_precision(t.mixed_precision, strategy)
-    keras.mixed_precision.set_global_policy(POLICIES[precision])
-    chief = is_chief(strategy)
-    out = train_io.paths(workdir)
-    _check_workdir(config, out, resume)
-    if chief:
-        os.makedirs(workdir, exist_ok=True)
-        with open(out["config"], "w") as f:
-            f.write(config.to_json())
-    generator, discriminator, g_opt, d_opt, state, trackables = _build(
-        config, strategy, precision
-    )
-    checkpoint = tf.train.Checkpoint(**trackables)
-    last = train_io.latest_checkpoint(out["last"])
-    if last:
-        _restore(checkpoint, trackables, last)
-    elif t.init_from:
-        _init_from(generator, t.init_from)
-    epoch0, step0 = int(state["epoch"].numpy()), int(state["step_in_epoch"].numpy())
-    global_step = int(state["global_step"].numpy())
-    if chief:
-        train_io.truncate_metrics(out["metrics"], epoch0)
-        if last:
-            print(
-                f"resuming from {last} (epoch {epoch0 + 1}, step {step0}, "
-                f"global step {global_step})",
-                file=sys.stderr,
-            )
-
-    stats = PipelineStats()
-    val_ds, grid_batch = _validation_batches(config, stats)
-    if grid_batch is None:
-        raise ValueError("the training data yielded no image")
-    class_weights = None
-    if config.loss.recon in CLASSIFICATION_KINDS:
-        class_weights = _class_weights(config, out["prior"], chief)
-    plain_step, gan_step = train_steps.make_steps(
-        strategy,
-        generator,
-        discriminator,
-        g_opt,
-        d_opt,
-        config.loss,
-        t.batch_size,
-        choose_jit(t.jit, strategy),
-        class_weights,
-    )
-    predict = train_steps.make_predict(generator)
-    writer = (
-        tf.summary.create_file_writer(out["logs"])
-        if chief
-        else tf.summary.create_noop_writer()
-    )
-
-    clock = [time.monotonic(), time.process_time()]
-
-    def save(kind, epoch, step):
-        now = [time.monotonic(), time.process_time()]
-        state["wall_seconds"].assign_add(now[0] - clock[0])
-        state["cpu_seconds"].assign_add(now[1] - clock[1])
-        clock[:] = now
-        state["epoch"].assign(epoch)
-        state["step_in_epoch"].assign(step)
-        state["global_step"].assign(global_step)
-        train_io.save_checkpoint(checkpoint, out[kind], global_step, chief)
-
-    metrics = (train_io.read_metrics(out["metrics"]) or [{}])[-1] if chief else {}
-    for epoch in range(epoch0, t.epochs):
-        gan = gan_step is not None and epoch >= config.loss.pretrain_epochs
-        step_fn = gan_step if gan else plain_step
-        iterator = iter(_train_dataset(config, strategy, stats, epoch))
-        for _ in range(step0):  # a resumed epoch skips the batches it has seen
-            _next(iterator)
-        sums, step = {}, step0
-        bar = tqdm(
-            total=t.steps_per_epoch,
-            initial=step0,
-            desc=f"epoch {epoch + 1}/{t.epochs}" + (" gan" if gan else ""),
-            disable=not chief,
-            leave=False,
-        )
-        while t.steps_per_epoch is None or step < t.steps_per_epoch:
-            batch = _next(iterator)
-            if batch is None:
-                break
-            values = {k: float(v) for k, v in step_fn(batch).items()}
-            bad = [k for k, v in values.items() if not math.isfinite(v)]
-            if bad:
-                best = train_io.latest_checkpoint(out["best"]) or "none saved yet"
-                raise TrainingDiverged(
-                    f"training stopped: {bad[0]} is {values[bad[0]]} at epoch "
-                    f"{epoch + 1} step {step + 1}; best checkpoint: {best}"
-                )
-            step += 1
-            global_step += 1
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v
-            bar.update(1)
-            bar.set_postfix(loss=f"{values['loss']:.4f}")
-            if t.save_every_steps and global_step % t.save_every_steps == 0:
-                save("last", epoch, step)
-        bar.close()
-        if step == 0:
-            raise ValueError(
-                f"no training batch in epoch {epoch + 1}: fewer images than the "
-                f"global batch {t.batch_size}?"
-            )
-        steps_run = step - step0
-        metrics = {"epoch": epoch + 1, "steps": step, "global_step": global_step}
-        metrics |= {k: v / max(steps_run, 1) for k, v in sums.items()}
-        if val_ds is not None:
-            metrics |= {
-                f"val_{k}": v
-                for k, v in evaluation.score_batches(predict, val_ds).items()
-            }
-        score = metrics.get("val_l1", metrics["l1"])
-        if score < float(state["best"].numpy()):
-            state["best"].assign(score)
-            save("best", epoch + 1, 0)
-        save("last", epoch + 1, 0)
-        metrics["wall_hours"] = float(state["wall_seconds"].numpy()) / 3600
-        metrics["cpu_hours"] = float(state["cpu_seconds"].numpy()) / 3600
-        print(f"epoch {epoch + 1}: {_summary(metrics)}", file=sys.stderr)
-        l_norm, ab, _ = grid_batch
-        grid = train_io.image_grid(l_norm, ab, predict(l_norm))
-        with writer.as_default():
-            for k, v in metrics.items():
-                train_io.summary_scalar(k, v, epoch + 1)
-            train_io.summary_image("gray|prediction|truth", grid, epoch + 1)
-        if chief:
-            train_io.append_metrics(
-                out["metrics"], _csv_row(metrics, gan_step is not None, val_ds)
-            )
-            sample = os.path.join(out["samples"], f"epoch_{epoch + 1:03d}.png")
-            train_io.write_sample(sample, grid)
-        step0 = 0
-    writer.flush()
-    if chief:
-        generator.save(out["model"])
-    return TrainResult(metrics, generator, discriminator)
-
-
 def _summary(metrics):
     return " ".join(
         f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch", "steps")
     )
 
 
+def _skip_summary(skips):
+    """ "2 grayscale, 1 unreadable training files" from {reason: count}."""
+    parts = [f"{n} {reason}" for reason, n in skips.items() if n]
+    return ", ".join(parts) + " training files"
+
+
 def _csv_row(metrics, has_gan, val_ds):
     names = ["epoch", "steps", "global_step", "wall_hours", "cpu_hours"]
-    names += ["loss", "recon", "l1"]
-    if has_gan:
-        names += ["g_adv", "d_loss", "d_acc_real", "d_acc_fake"]
+    names += list(GAN_VALUES if has_gan else PLAIN_VALUES)
     if val_ds is not None:
         names += [f"val_{k}" for k in evaluation.BATCH_SCORES]
     return {k: metrics.get(k, "") for k in names}

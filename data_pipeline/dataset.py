@@ -13,7 +13,6 @@ converted to Lab and scaled to [-1, 1]. The mask is 1 on the image and 0 on the 
 Unreadable, corrupt, oversized and black-and-white files are skipped and counted.
 """
 
-import dataclasses
 import sys
 
 import tensorflow as tf
@@ -21,100 +20,7 @@ import tensorflow as tf
 from data_pipeline import constants as C
 from data_pipeline import decode, degrade, image_ops, lab, sources
 from data_pipeline import stats as S
-
-AUGMENTATIONS = ("none", "flip", "crop_flip", "shorter_side_crop")
-
-
-@dataclasses.dataclass
-class DataConfig:
-    """What to read and how to turn it into model tensors.
-
-    Attributes:
-        source: "folder", "tfrecord", "imagenet", "coco", "cifar10", "places365" or
-            "tfds:NAME" (any TFDS dataset with an "image" feature).
-        data_dir: the image folder, the TFRecord folder or glob, or TFDS's data_dir.
-        split: TFDS split ("train", "validation", "train[:10%]", ...).
-        manual_dir: folder holding archives TFDS cannot download (ImageNet's tars).
-        download: let TFDS download and prepare a missing dataset.
-        image_size: side N of the square examples.
-        resize_method: "bicubic" (the Studienarbeit's), "bilinear", "area", "nearest".
-        augment: training augmentation: "none", "flip", "crop_flip" (random crop of
-            `crop_min_fraction`..1 of each side, then flip) or "shorter_side_crop"
-            (Zhu: shorter side to `shorter_side`, random N x N crop, flip).
-        crop_min_fraction: smallest crop side, as a fraction of the image side.
-        shorter_side: shorter side before the random crop of "shorter_side_crop".
-        skip_grayscale: drop black-and-white images: those where fewer than
-            `min_colour_fraction` of the valid pixels have a chroma sqrt(a^2 + b^2)
-            above `min_chroma`. (A grey photo saved as a colour JPEG stays below 0.01
-            everywhere; the least colourful real photos in the validation set still
-            have 6 % of their pixels above 4.)
-        min_chroma: chroma that counts a pixel as coloured, in Lab units.
-        min_colour_fraction: fraction of coloured pixels an image needs.
-        max_pixels: files whose header claims more pixels are refused undecoded.
-        shuffle_buffer: examples held for shuffling record sources (folders shuffle
-            their whole file list).
-        seed: seeds shuffling and augmentation; the pipeline is deterministic under it.
-        jit_lab: compile the Lab conversion with XLA (about 3x faster on CPU).
-        scales: multi-scale training: each training batch is resized (area) to one of
-            these sides, drawn per batch under the seed; examples are prepared at
-            `image_size`, the largest. None: every batch at `image_size`.
-        degrade: chance that a training example's L is degraded as an old scan
-            (`data_pipeline.degrade`: fading, uneven exposure, blur, grain, JPEG);
-            the ab target stays clean. 0: never.
-    """
-
-    source: str = "folder"
-    data_dir: str | None = None
-    split: str = "train"
-    manual_dir: str | None = None
-    download: bool = False
-    image_size: int = 256
-    resize_method: str = "bicubic"
-    augment: str = "none"
-    crop_min_fraction: float = 0.6
-    shorter_side: int = 300
-    skip_grayscale: bool = True
-    min_chroma: float = 4.0
-    min_colour_fraction: float = 0.02
-    max_pixels: int = 80_000_000
-    shuffle_buffer: int = 1024
-    seed: int = 1337
-    jit_lab: bool = True
-    scales: list | None = None
-    degrade: float = 0.0
-
-    def __post_init__(self):
-        if self.source not in ("folder", "tfrecord"):
-            sources.tfds_name(self.source)  # raises DataSourceError on unknown names
-        if self.source in ("folder", "tfrecord") and not self.data_dir:
-            raise sources.DataSourceError(f"the {self.source} source needs a data_dir")
-        if self.augment not in AUGMENTATIONS:
-            raise ValueError(f"augment {self.augment!r} is not one of {AUGMENTATIONS}")
-        if self.resize_method not in image_ops.RESIZE_METHODS:
-            raise ValueError(
-                f"resize_method {self.resize_method!r} is not one of {image_ops.RESIZE_METHODS}"
-            )
-        if self.image_size < 8:
-            raise ValueError(f"image_size must be at least 8, got {self.image_size}")
-        if self.augment == "shorter_side_crop" and self.shorter_side < self.image_size:
-            raise ValueError(
-                f"shorter_side ({self.shorter_side}) must be at least image_size ({self.image_size})"
-            )
-        if self.scales is not None:
-            self.scales = [int(side) for side in self.scales]
-            if not self.scales or any(
-                not 8 <= side <= self.image_size for side in self.scales
-            ):
-                raise ValueError(
-                    f"scales must be sides in [8, image_size={self.image_size}], "
-                    f"got {self.scales}"
-                )
-        if not 0.0 <= self.degrade <= 1.0:
-            raise ValueError(f"degrade must be in [0, 1], got {self.degrade}")
-        if not 0.0 < self.crop_min_fraction <= 1.0:
-            raise ValueError(
-                f"crop_min_fraction must be in (0, 1], got {self.crop_min_fraction}"
-            )
+from data_pipeline.config import AUGMENTATIONS, DataConfig  # noqa: F401 (re-exported)
 
 
 def _model_tensors(rgb, mask, min_chroma):
@@ -161,14 +67,47 @@ def prepare_image(image, config, training, seed):
     return padded, mask
 
 
-def _examples_from_source(config, input_context, training):
-    """(name, contents-or-path) pairs, this pipeline's shard, shuffled when training."""
+def _passes(passes):
+    """Dataset of the pass numbers 0 .. passes - 1 (None: endless)."""
+    return (
+        tf.data.Dataset.counter() if passes is None else tf.data.Dataset.range(passes)
+    )
+
+
+def _permuted_passes(dataset, count, seed, passes):
+    """`passes` passes (None: endless) over the `count` elements of `dataset`, pass p
+    in the order of a permutation drawn under (seed, p): the order of any pass is known
+    without reading the passes before it, in any process."""
+    if count == 0:
+        return dataset
+    elements = dataset.batch(count).get_single_element()
+
+    def one_pass(number):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64),
+            seed=tf.stack([tf.cast(seed, tf.int64), number]),
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda e: tf.gather(e, order), elements)
+        )
+
+    return _passes(passes).flat_map(one_pass)
+
+
+def _examples_from_source(config, input_context, training, passes):
+    """(name, contents-or-path) pairs: `passes` passes (None: endless) over this
+    pipeline's shard, shuffled when training.
+
+    A folder's passes are stateless permutations (`_permuted_passes`); record sources
+    shuffle through a buffer, reshuffled each pass under `config.seed` and TensorFlow's
+    global seed (which training sets).
+    """
     if config.source == "folder":
         dataset, count, has_tiff = sources.folder_source(config.data_dir, input_context)
         if training:
-            dataset = dataset.shuffle(
-                count, seed=config.seed, reshuffle_each_iteration=True
-            )
+            dataset = _permuted_passes(dataset, count, config.seed, passes)
+        else:
+            dataset = dataset.repeat(passes)
         return dataset, True, has_tiff
     if config.source == "tfrecord":
         dataset = sources.tfrecord_source(
@@ -187,11 +126,14 @@ def _examples_from_source(config, input_context, training):
         )
     if training:
         dataset = dataset.shuffle(config.shuffle_buffer, seed=config.seed)
-    return dataset, False, False
+    return dataset.repeat(passes), False, False
 
 
-def make_examples(config, training=False, input_context=None, stats=None):
+def make_examples(config, training=False, input_context=None, stats=None, repeat=False):
     """Unbatched (L_norm [N, N, 1], ab_norm [N, N, 2], mask [N, N, 1]) float32 examples.
+
+    The augmentation of the k-th file read is drawn under (`config.seed`, k), so the
+    examples are a function of the config alone, whatever was read before.
 
     Args:
         config: a DataConfig.
@@ -199,19 +141,18 @@ def make_examples(config, training=False, input_context=None, stats=None):
         input_context: a `tf.distribute.InputContext`; each input pipeline reads its
             own shard of the files.
         stats: a PipelineStats that counts skipped files; a new one if None.
+        repeat: endless passes over the data (each shuffled anew) instead of one.
     """
     stats = stats or S.PipelineStats()
     size = config.image_size
     dataset, contents_are_paths, has_tiff = _examples_from_source(
-        config, input_context, training
+        config, input_context, training, None if repeat else 1
     )
-    randoms = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True)
-    dataset = tf.data.Dataset.zip(dataset, randoms)
+    pipelines, pipeline = 1, 0
+    if input_context is not None:
+        pipelines = input_context.num_input_pipelines
+        pipeline = input_context.input_pipeline_id
     to_model = tf.function(_model_tensors, jit_compile=config.jit_lab)
-
-    def count(element, random):
-        with tf.control_dependencies([stats.count_seen()]):
-            return element[0], tf.identity(element[1]), random
 
     def decode_image(contents, image_format):
         if not has_tiff:
@@ -222,7 +163,15 @@ def make_examples(config, training=False, input_context=None, stats=None):
             lambda: decode.decode_rgb(contents, image_format),
         )
 
-    def load(name, contents, random):
+    def load(index, element):
+        # A file is counted when its reading starts and again, by status, when it
+        # has been read: those counted once failed to read or decode. (Counted
+        # around the whole read, files still in flight when an iterator is deleted
+        # would look unreadable too.)
+        name, contents = element
+        with tf.control_dependencies([stats.count_seen()]):
+            contents = tf.identity(contents)
+        number = index * pipelines + pipeline  # unique over the input pipelines
         if contents_are_paths:
             contents = tf.io.read_file(contents)
         image_format = decode.sniff_format(contents)
@@ -235,7 +184,7 @@ def make_examples(config, training=False, input_context=None, stats=None):
 
         def convert():
             image = decode_image(contents, image_format)
-            seed = tf.stack([tf.cast(config.seed, tf.int64), random])
+            seed = tf.stack([tf.cast(config.seed, tf.int64), number])
             padded, mask = prepare_image(image, config, training, seed)
             l_norm, ab_norm, coloured = to_model(padded, mask, config.min_chroma)
             if training and config.degrade > 0:
@@ -251,7 +200,9 @@ def make_examples(config, training=False, input_context=None, stats=None):
                 status,
             )
 
-        return (name,) + tf.cond(tf.equal(status, S.OK), convert, skip)
+        *example, status = tf.cond(tf.equal(status, S.OK), convert, skip)
+        with tf.control_dependencies([stats.count_status(status)]):
+            return (name, *example, tf.identity(status))
 
     def keep(name, l_norm, ab_norm, mask, status):
         def note():  # name the file: these are the user's files to fix or remove
@@ -263,10 +214,9 @@ def make_examples(config, training=False, input_context=None, stats=None):
                 return tf.identity(status)
 
         status = tf.cond(status >= S.BAD_FORMAT, note, lambda: tf.identity(status))
-        with tf.control_dependencies([stats.count_status(status)]):
-            return tf.equal(status, S.OK)
+        return tf.equal(status, S.OK)
 
-    dataset = dataset.map(count)
+    dataset = dataset.enumerate()  # the index seeds the augmentation
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.ignore_errors()  # truncated or corrupt: counted as unreadable
     dataset = dataset.filter(keep)
@@ -292,8 +242,9 @@ def resize_batch(l_norm, ab_norm, mask, side):
     return l_norm, ab_norm * mask, mask
 
 
-def _random_scales(dataset, scales, seed):
-    """Resizes each batch to a side drawn from `scales` under (seed, batch index)."""
+def _random_scales(dataset, scales, seed, start=0):
+    """Resizes each batch to a side drawn from `scales` under (seed, batch index); the
+    first batch of `dataset` has index `start`."""
     sides = tf.constant(scales, tf.int32)
 
     def rescale(index, batch):
@@ -302,11 +253,23 @@ def _random_scales(dataset, scales, seed):
         )
         return resize_batch(*batch, sides[draw])
 
-    return dataset.enumerate().map(rescale, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.enumerate(start).map(rescale, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def make_dataset(config, batch_size, training=False, input_context=None, stats=None):
-    """Batched, prefetched examples; one epoch (repeat it for step-based training).
+def make_dataset(
+    config,
+    batch_size,
+    training=False,
+    input_context=None,
+    stats=None,
+    repeat=False,
+    start=0,
+):
+    """Batched, prefetched examples: one pass over the data, or endless passes.
+
+    The batches are a function of the config (its seed included) and their position:
+    a dataset made with `start=k` yields the batches of the same dataset made with
+    `start=0` from the k-th on (a resumed epoch continues exactly where it stopped).
 
     Args:
         config: a DataConfig.
@@ -315,25 +278,37 @@ def make_dataset(config, batch_size, training=False, input_context=None, stats=N
         training: shuffle, augment and drop the last partial batch.
         input_context: a `tf.distribute.InputContext` (see `dataset_fn`).
         stats: a PipelineStats counting skipped files.
+        repeat: endless passes, each shuffled anew, without a partial batch at the
+            end of a pass (for step-based training).
+        start: global batches (training steps) to leave out at the start. They are
+            still read and decoded, since which files are skipped is known only
+            then, but they are not batched out nor trained on.
 
     Returns:
         tf.data.Dataset of (L_norm, ab_norm, mask) batches.
     """
+    skip = start
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
-    dataset = make_examples(config, training, input_context, stats)
-    dataset = dataset.batch(batch_size, drop_remainder=training)
+        # Each step takes one batch per replica from its input pipeline.
+        replicas = input_context.num_replicas_in_sync
+        skip = start * replicas // input_context.num_input_pipelines
+    dataset = make_examples(config, training, input_context, stats, repeat)
+    dataset = dataset.batch(batch_size, drop_remainder=training).skip(skip)
     if training and config.scales:
-        dataset = _random_scales(dataset, config.scales, config.seed)
+        dataset = _random_scales(dataset, config.scales, config.seed, skip)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def dataset_fn(config, global_batch_size, training=True, stats=None):
+def dataset_fn(config, global_batch_size, training=True, stats=None, **kwargs):
     """A function of a `tf.distribute.InputContext` for
     `strategy.distribute_datasets_from_function`: each input pipeline reads its own
-    shard and batches at the per-replica size."""
+    shard and batches at the per-replica size. `kwargs`: `repeat` and `start` of
+    `make_dataset`."""
 
     def fn(input_context):
-        return make_dataset(config, global_batch_size, training, input_context, stats)
+        return make_dataset(
+            config, global_batch_size, training, input_context, stats, **kwargs
+        )
 
     return fn

@@ -7,7 +7,7 @@ run it.
 
 import tensorflow as tf
 
-RESIZE_METHODS = ("bicubic", "bilinear", "area", "nearest")
+from data_pipeline.config import RESIZE_METHODS
 
 
 def _check_method(method):
@@ -97,11 +97,3 @@ def random_crop_fraction(image, min_fraction, seed):
 def random_square_crop(image, size, seed):
     """A random size x size window of an image at least that large on both sides."""
     return tf.image.stateless_random_crop(image, [size, size, tf.shape(image)[2]], seed)
-
-
-def center_square_crop(image, size):
-    """The central size x size window of an image at least that large."""
-    shape = tf.shape(image)
-    top = (shape[0] - size) // 2
-    left = (shape[1] - size) // 2
-    return image[top : top + size, left : left + size]

@@ -130,6 +130,14 @@ def model_to_rgb(l_norm, ab_norm, keep_lightness=False):
     return lab_to_rgb(lab, keep_lightness)
 
 
+def drop_colour(rgb):
+    """sRGB -> the grey of its Lab lightness (a = b = 0), float32 in [0, 1]: what a
+    colorizer sees of a photo, and the colourless (ab = 0) baseline."""
+    lightness = rgb_to_lab(rgb)[..., :1]
+    zeros = tf.zeros_like(lightness)
+    return lab_to_rgb(tf.concat([lightness, zeros, zeros], -1))
+
+
 def to_uint8(rgb):
     """Float RGB in [0, 1] -> uint8 with rounding and clipping (never wraps)."""
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)

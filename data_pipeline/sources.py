@@ -9,42 +9,30 @@ import os
 
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".webp")
-TIFF_EXTENSIONS = (".tif", ".tiff")
-# Short names for the TFDS datasets the seed reports used.
-TFDS_ALIASES = {
-    "imagenet": "imagenet2012",
-    "imagenet2012": "imagenet2012",
-    "coco": "coco/2017",
-    "cifar10": "cifar10",
-    "places365": "places365_small",
-}
+from data_pipeline import files
+from data_pipeline.config import (  # noqa: F401 (re-exported)
+    TFDS_ALIASES,
+    DataSourceError,
+    tfds_name,
+)
+from data_pipeline.files import IMAGE_EXTENSIONS, TIFF_EXTENSIONS
+
 TFRECORD_IMAGE_KEY = "image/encoded"
 TFRECORD_NAME_KEY = "image/filename"
 
 
-class DataSourceError(ValueError):
-    """A data source is missing, empty or misnamed (a user error with a clear fix)."""
-
-
 def list_image_files(directory):
-    """Sorted paths of the images under `directory`, recursively (TIFF included)."""
+    """Sorted paths of the images under `directory`, recursively (`files.walk_images`:
+    the same images inference finds in a folder)."""
     if not os.path.isdir(directory):
         raise DataSourceError(
             f"image folder {directory!r} does not exist or is not a folder"
         )
-    extensions = IMAGE_EXTENSIONS + TIFF_EXTENSIONS
-    paths = []
-    for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs.sort()
-        paths.extend(
-            os.path.join(root, name)
-            for name in sorted(files)
-            if name.lower().endswith(extensions) and not name.startswith(".")
-        )
+    paths = list(files.walk_images(directory))
     if not paths:
         raise DataSourceError(
-            f"no images ({', '.join(e[1:] for e in extensions)}) found under {directory!r}"
+            f"no images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)}) found under "
+            f"{directory!r}"
         )
     return paths
 
@@ -106,18 +94,6 @@ def tfrecord_source(path, input_context=None, shuffle=False, seed=None):
     return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def tfds_name(source):
-    """The TFDS name for `imagenet`, `coco`, `cifar10`, `places365` or `tfds:NAME`."""
-    if source.startswith("tfds:"):
-        return source[len("tfds:") :]
-    if source in TFDS_ALIASES:
-        return TFDS_ALIASES[source]
-    raise DataSourceError(
-        f"unknown data source {source!r}: use folder, tfrecord, "
-        f"{', '.join(sorted(TFDS_ALIASES))} or tfds:NAME"
-    )
-
-
 def tfds_source(
     name,
     split="train",
@@ -157,6 +133,6 @@ def tfds_source(
     except AssertionError as error:  # TFDS's way of saying "not prepared"
         raise DataSourceError(
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r}: prepare it "
-            f"with `tfds build {name}`, pass --manual-dir with its archives, or --download"
+            f"with `tfds build {name}`, or pass --manual-dir with its archives"
         ) from error
     return dataset.map(lambda ex: (tf.constant(name), ex["image"]))

@@ -2,7 +2,8 @@
 
 Create a `PipelineStats` outside any `tf.distribute` strategy scope (the dataset
 functions of `make_dataset` and `distribute_datasets_from_function` are). The counts
-are exact once an epoch has been read to its end.
+cover the files read so far, read-ahead included: exact once an epoch has been read to
+its end.
 """
 
 import tensorflow as tf
@@ -10,6 +11,8 @@ import tensorflow as tf
 # Example status codes carried through the pipeline.
 OK, GRAYSCALE, BAD_FORMAT, TOO_LARGE = range(4)
 STATUS_NAMES = ("ok", "grayscale", "not_an_image", "too_large")
+# Why a file did not become an example (`unreadable`: failed to read or decode).
+SKIP_REASONS = ("grayscale", "unreadable", "not_an_image", "too_large")
 
 
 class PipelineStats:
@@ -36,10 +39,6 @@ class PipelineStats:
             )
         )
 
-    def reset(self):
-        self.seen.assign(0)
-        self.by_status.assign(tf.zeros_like(self.by_status))
-
     def as_dict(self):
         """{'seen', 'ok', 'grayscale', 'not_an_image', 'too_large', 'unreadable'}.
 
@@ -50,6 +49,11 @@ class PipelineStats:
         counts["seen"] = int(self.seen.numpy())
         counts["unreadable"] = counts["seen"] - int(sum(self.by_status.numpy()))
         return counts
+
+    def skips(self):
+        """{reason: files skipped for it} for each of `SKIP_REASONS`."""
+        counts = self.as_dict()
+        return {reason: counts[reason] for reason in SKIP_REASONS}
 
     def skipped(self):
         """Number of files skipped for any reason."""

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from data_pipeline import sources
+from data_pipeline import files, sources
 
 
 def _check_image(data, path):
@@ -27,7 +27,7 @@ def _check_image(data, path):
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         return None
-    if path.lower().endswith(sources.TIFF_EXTENSIONS):
+    if path.lower().endswith(files.TIFF_EXTENSIONS):
         ok, encoded = cv2.imencode(".png", image)
         return encoded.tobytes() if ok else None
     return data
@@ -66,17 +66,16 @@ def write_shards(source_dir, output_dir, num_shards=8, prefix="images"):
     ]
     written, skipped = 0, []
     for index, shard in enumerate(shards):
-        temporary = shard + ".incomplete"
-        with tf.io.TFRecordWriter(temporary) as writer:
-            for path in paths[index::num_shards]:
-                with open(path, "rb") as f:
-                    data = _check_image(f.read(), path)
-                if data is None:
-                    skipped.append(path)
-                    continue
-                writer.write(_example(data, os.path.relpath(path, source_dir)))
-                written += 1
-        os.replace(temporary, shard)
+        with files.atomic_path(shard) as temporary:
+            with tf.io.TFRecordWriter(temporary) as writer:
+                for path in paths[index::num_shards]:
+                    with open(path, "rb") as f:
+                        data = _check_image(f.read(), path)
+                    if data is None:
+                        skipped.append(path)
+                        continue
+                    writer.write(_example(data, os.path.relpath(path, source_dir)))
+                    written += 1
     return {"shards": shards, "written": written, "skipped": skipped}
 
 

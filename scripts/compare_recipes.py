@@ -33,15 +33,15 @@ def score(model_path, val_dir, out_json=None, again=False):
     if out_json and os.path.isfile(out_json) and not again:
         with open(out_json) as f:
             return json.load(f)
-    from colorization import folders, train_io
     from colorization.evaluation import evaluate_paths
     from colorization.inference import Colorizer
+    from data_pipeline import files
 
-    paths = [path for path, _ in folders.find_images([val_dir])]
+    paths = list(files.walk_images(val_dir))
     summary = evaluate_paths(Colorizer.load(model_path), paths)
     summary.pop("images")
     if out_json:
-        train_io.write_json(out_json, summary)
+        files.write_json(out_json, summary)
     return summary
 
 

@@ -46,10 +46,11 @@ def plot(runs, output, baseline=None):
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     figure.tight_layout()
-    temporary = output + ".partial.png"
-    figure.savefig(temporary, dpi=110)
+    from data_pipeline import files
+
+    with files.atomic_path(output) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)
-    os.replace(temporary, output)
     return output
 
 

@@ -1,11 +1,12 @@
-"""Choose a model's network input size (and two-head blend) on validation photos.
+"""Choose a model's network input size (and two-head blend, bins temperature) on
+validation photos.
 
     python scripts/sweep_inference.py runs/default/last.keras \
         --val ../shared/datasets/photos/val --sizes 192,224,256,320 --blends 0.5 --every 4
 
-Scores the model with evaluate.py's metrics at every (size, blend) pair on every
+Scores the model with evaluate.py's metrics at every (size, blend, temperature) on every
 `--every`-th photo of --val (sorted paths, so each source of the set is in the sample)
-and prints one Markdown row per pair beside the colourless baseline. The shipped
+and prints one Markdown row each beside the colourless baseline. The shipped
 model's sidecar records the size chosen this way (README: "The shipped default model").
 """
 
@@ -33,30 +34,36 @@ def main(argv=None):
     parser.add_argument(
         "--blends", help="bins-head weights of a two-head model, a,b,..."
     )
+    parser.add_argument(
+        "--temperatures", help="annealed-mean temperatures of a bins head, a,b,..."
+    )
     parser.add_argument("--every", type=int, default=1, help="score every N-th photo")
     args = parser.parse_args(argv)
 
-    from colorization import folders
     from colorization.evaluation import evaluate_paths
     from colorization.inference import Colorizer
+    from data_pipeline import files
 
-    paths = sorted(path for path, _ in folders.find_images([args.val]))[:: args.every]
+    paths = list(files.walk_images(args.val))[:: args.every]
     blends = _numbers(args.blends, float) if args.blends else [None]
+    temperatures = _numbers(args.temperatures, float) if args.temperatures else [None]
     print(f"{len(paths)} photos of {args.val}")
-    print("| size | blend | " + " | ".join(COLUMNS) + " |")
-    print("|---" * (len(COLUMNS) + 2) + "|")
+    print("| size | blend | temperature | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 3) + "|")
     baseline = None
-    for blend in blends:
-        for size in _numbers(args.sizes, int):
-            colorizer = Colorizer.load(args.model, size=size, blend=blend)
-            summary = evaluate_paths(colorizer, paths, progress=False)
-            baseline = summary["baseline"]
-            cells = " | ".join(f"{summary['model'][k]:.3f}" for k in COLUMNS)
-            print(
-                f"| {size} | {'' if blend is None else blend} | {cells} |", flush=True
-            )
+    for temperature in temperatures:
+        for blend in blends:
+            for size in _numbers(args.sizes, int):
+                colorizer = Colorizer.load(
+                    args.model, size=size, blend=blend, temperature=temperature
+                )
+                summary = evaluate_paths(colorizer, paths, progress=False)
+                baseline = summary["baseline"]
+                cells = " | ".join(f"{summary['model'][k]:.3f}" for k in COLUMNS)
+                shown = ["" if v is None else v for v in (blend, temperature)]
+                print(f"| {size} | {shown[0]} | {shown[1]} | {cells} |", flush=True)
     cells = " | ".join(f"{baseline[k]:.3f}" for k in COLUMNS)
-    print(f"| ab = 0 | | {cells} |")
+    print(f"| ab = 0 | | | {cells} |")
     return 0
 
 

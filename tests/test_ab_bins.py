@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 
 from colorization import ab_bins, losses
-from colorization.config import resolve_config
 from colorization.models import ModelConfig, build_generator
 from colorization.models.layers import AnnealedMean
+from colorization.presets import resolve_config
 from colorization.training import fit
 from data_pipeline import lab
 from tests.train_data import tiny_config, write_photos
@@ -204,11 +204,15 @@ def test_temperature_flags(tmp_path, capsys):
     tanh = _saved_model(tmp_path, "tanh")
     assert infer.main([photos, "--model", tanh, "--temperature", "0.5"]) == 2
     assert "--loss bins" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        infer.main([photos, "--temperature", "0"])
+    assert infer.main([photos, "--temperature", "0"]) == 2
+    assert "--temperature must be > 0" in capsys.readouterr().err
     # checkpoints --temperature bakes the temperature into the written model.
     config = tiny_config(photos, loss="bins", steps_per_epoch=1)
     fit(config, str(tmp_path / "run"))
     out = str(tmp_path / "t.keras")
     assert checkpoints.main([str(tmp_path / "run"), out, "--temperature", "0.6"]) == 0
     assert keras.models.load_model(out).get_layer("ab").temperature == 0.6
+
+
+def test_the_stored_gamut_is_the_measured_one():
+    np.testing.assert_array_equal(ab_bins.gamut_centres(), ab_bins.measure_gamut())

@@ -21,10 +21,11 @@ def test_last_checkpoint_equals_the_final_model_and_best_is_written(tmp_path, ca
     for which in ("last", "best"):
         out = tmp_path / f"{which}.keras"
         assert checkpoints.main([str(workdir), str(out), "--which", which]) == 0
-        assert (
-            json.loads((tmp_path / f"{which}.json").read_text())["data"]["image_size"]
-            == 32
-        )
+        sidecar = json.loads((tmp_path / f"{which}.json").read_text())
+        assert sidecar["data"]["image_size"] == 32
+        # The run's absolute paths (tmp_path) stay on this machine.
+        assert str(tmp_path) in (workdir / "config.json").read_text()
+        assert str(tmp_path) not in json.dumps(sidecar)
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype("float32")
     final = keras.saving.load_model(workdir / "model.keras")
     last = keras.saving.load_model(tmp_path / "last.keras")

@@ -2,16 +2,15 @@
 
 import dataclasses
 import json
+import math
 
 import pytest
+import tensorflow as tf
 
-from colorization.config import (
-    PRESETS,
-    ExperimentConfig,
-    LossConfig,
-    TrainConfig,
-    resolve_config,
-)
+from colorization import training
+from colorization.config import ExperimentConfig, LossConfig, TrainConfig
+from colorization.models import build_generator
+from colorization.presets import PRESETS, resolve_config
 from colorization.training import train
 from tests.train_data import write_photos
 
@@ -85,8 +84,8 @@ def test_preset_values_follow_the_seed_reports():
     assert resolve_config("ehrenberg-unet-sn").discriminator.norm == "spectral"
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
+def tiny_overrides(preset, photos):
+    """Overrides that train `preset` for two steps at 32 px on `photos`."""
     generator, discriminator = TINY_MODELS[preset]
     overrides = {
         "dataset": "folder",
@@ -103,12 +102,37 @@ def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
         overrides |= {"discriminator": discriminator, "pretrain_epochs": 0}
     if preset == "zhu-gan":  # one pretraining epoch, then one GAN epoch
         overrides |= {"epochs": 2, "steps_per_epoch": 1, "pretrain_epochs": 1}
-    config = resolve_config(preset, overrides)
+    return overrides
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
+    config = resolve_config(preset, tiny_overrides(preset, photos))
     metrics = train(config, str(tmp_path / "run"))
     assert metrics["epoch"] == config.train.epochs
-    assert all(v == v for v in metrics.values())  # no NaN
-    if discriminator is not None:
+    # The loop stops on a non-finite training loss; the validation scores are not
+    # checked there.
+    assert all(math.isfinite(v) for v in metrics.values()), metrics
+    if config.discriminator is not None:
         assert 0.0 <= metrics["d_acc_real"] <= 1.0
+
+
+@pytest.mark.parametrize("preset", ["tiny", "cpu-unet-bins", "cpu-unet-gan"])
+def test_a_nan_stops_training_with_one_line(preset, photos, tmp_path, monkeypatch):
+    def build_nan_generator(model_config):
+        generator = build_generator(model_config)
+        for weight in generator.trainable_variables:  # every output becomes NaN
+            weight.assign(tf.fill(weight.shape, math.nan))
+        return generator
+
+    monkeypatch.setattr(training, "build_generator", build_nan_generator)
+    workdir = tmp_path / "run"
+    with pytest.raises(training.TrainingDiverged) as error:
+        train(resolve_config(preset, tiny_overrides(preset, photos)), str(workdir))
+    message = str(error.value)
+    assert "\n" not in message
+    assert "loss is nan at epoch 1 step 1; best checkpoint: none saved yet" in message
+    assert not (workdir / "model.keras").exists()
 
 
 @pytest.mark.parametrize(

@@ -114,14 +114,16 @@ def test_training_augmentations_are_deterministic_under_the_seed(photo_dir, augm
     assert any(not np.array_equal(a[0], b[0]) for a, b in zip(first, other))
 
 
-def test_epochs_reshuffle_and_reaugment(photo_dir):
+def test_passes_reshuffle_and_reaugment_and_a_reread_replays(photo_dir):
     config = DataConfig(
         source="folder", data_dir=str(photo_dir), image_size=SIZE, augment="crop_flip"
     )
-    dataset = make_examples(config, training=True)
-    epoch1 = [e[0].numpy() for e in dataset]
-    epoch2 = [e[0].numpy() for e in dataset]
-    assert any(not np.array_equal(a, b) for a, b in zip(epoch1, epoch2))
+    dataset = make_examples(config, training=True, repeat=True).take(10)
+    first = [e[0].numpy() for e in dataset]
+    pass1, pass2 = first[:5], first[5:]
+    assert any(not np.array_equal(a, b) for a, b in zip(pass1, pass2))
+    again = [e[0].numpy() for e in dataset]  # the same examples: resumable
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
 
 
 def test_input_context_shards_the_files_between_pipelines(photo_dir):

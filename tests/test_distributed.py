@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from colorization.config import resolve_config
+from colorization.presets import resolve_config
 from tests.train_data import REPO, free_port, run_python, write_photos
 
 # Measured on this machine (float32, one epoch = 2 steps of global batch 4): the
@@ -74,7 +74,7 @@ def _common(photos):
         "batch_size": 4,  # global: 2 per replica on the mirrored run
         "epochs": 1,
         "mixed_precision": "off",
-        "seed": 7,
+        "seed": 1,
     }
 
 

@@ -46,18 +46,31 @@ def test_rgb_input_is_recolorized_from_its_l_only(colorizer):
     )
 
 
+# A grey ramp across the image, and where its L lies in Lab.
+RAMP = np.tile(np.linspace(60, 200, 30).round().astype(np.uint8), (20, 1))
+RAMP_L = color.rgb2lab(np.stack([RAMP] * 3, -1))[..., 0]
+
+
 @pytest.mark.parametrize(
     "image",
     [
-        np.full((20, 30), 40000, np.uint16),
-        np.full((20, 30, 1), 128, np.uint8),
-        np.full((20, 30, 4), 128, np.uint8),
-        np.full((20, 30, 3), 0.5, np.float32),
+        RAMP.astype(np.uint16) * 257,
+        RAMP[..., None],
+        np.dstack([RAMP] * 3 + [255 - RAMP]),  # the alpha must not leak into L
+        np.dstack([RAMP] * 3).astype(np.float32) / 255,
     ],
     ids=["gray16", "gray1ch", "rgba", "float"],
 )
-def test_input_layouts(colorizer, image):
-    assert colorizer.colorize(image).shape == (20, 30, 3)
+def test_input_layouts_keep_their_l_and_get_the_predicted_colour(image):
+    # The model predicts ab = (0.15, 0.2) * 128 everywhere, inside the sRGB gamut
+    # at every L of the ramp, so the output must have exactly that colour.
+    colorizer = Colorizer([constant_ab_model(0.15, 0.2)], size=16)
+    result = colorizer.colorize(image)
+    assert result.shape == (20, 30, 3) and result.dtype == np.uint8
+    lab = color.rgb2lab(result)
+    assert np.abs(lab[..., 0] - RAMP_L).max() < 0.5
+    assert np.abs(lab[..., 1] - 0.15 * 128).max() < 1.0
+    assert np.abs(lab[..., 2] - 0.2 * 128).max() < 1.0
 
 
 def test_ensemble_averages_the_predicted_ab():

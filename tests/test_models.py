@@ -1,5 +1,6 @@
 """Tests of colorization.models: every generator and discriminator at a tiny size."""
 
+import contextlib
 import json
 import math
 import os
@@ -83,14 +84,29 @@ def expected_shape(cfg, batch, height, width):
     return (batch, height, width, 2)
 
 
-@pytest.fixture
-def mixed_bfloat16():
+@contextlib.contextmanager
+def global_policy(name):
+    """Sets Keras' global dtype policy, and restores the previous one on exit."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(name)
     try:
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+@pytest.fixture(autouse=True)
+def float32_policy():
+    # Whatever an earlier test (of any module) left behind, each test here starts
+    # from float32: the dtype assertions must not depend on the order tests run in.
+    with global_policy("float32"):
+        yield
+
+
+@pytest.fixture
+def mixed_bfloat16(float32_policy):
+    with global_policy("mixed_bfloat16"):
+        yield
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -153,6 +169,7 @@ def test_every_trainable_weight_gets_a_gradient(case):
 def test_output_is_float32_under_mixed_bfloat16(case, mixed_bfloat16):
     cfg = CASES[case]
     model = build(cfg)
+    assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
     y = model(sample(cfg, *sizes(cfg)[0]), training=True)
     assert y.dtype == tf.float32
     assert np.all(np.isfinite(y))
@@ -160,8 +177,13 @@ def test_output_is_float32_under_mixed_bfloat16(case, mixed_bfloat16):
         assert np.all(np.abs(y) <= 1.0)
 
 
-def test_mixed_policy_is_restored():
-    assert keras.mixed_precision.global_policy().name == "float32"
+def test_global_policy_helper_restores_the_policy_even_on_error():
+    keras.mixed_precision.set_global_policy("mixed_float16")  # left by someone else
+    with pytest.raises(RuntimeError, match="inside"):
+        with global_policy("mixed_bfloat16"):
+            assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+            raise RuntimeError("inside")
+    assert keras.mixed_precision.global_policy().name == "mixed_float16"
 
 
 def trainable_count(model):
@@ -406,18 +428,33 @@ def test_resnet18_encoder_weights_are_loaded_from_local_files(tmp_path):
 
 
 def test_bilinear_upsampling_works_on_unknown_sizes_and_serializes():
-    import tensorflow as tf
-
     from colorization.models.layers import BilinearUpSampling2D
 
-    layer = BilinearUpSampling2D(2)
-    run = tf.function(
-        layer, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)]
-    )  # Keras' UpSampling2D(interpolation="bilinear") fails here
-    out = run(tf.ones((1, 5, 7, 3)))
-    assert out.shape == (1, 10, 14, 3)
-    np.testing.assert_allclose(out.numpy(), 1.0, atol=1e-6)
+    def clamped_centres(n, factor):
+        # Where output pixel i samples the input: half-pixel centres, clamped at the
+        # border (not align_corners; nearest would give a staircase).
+        return np.clip((np.arange(n * factor) + 0.5) / factor - 0.5, 0, n - 1)
+
+    # A ramp in both directions, and its negative: bilinear interpolation of a linear
+    # function is exact, so the output is the ramp at the sampling positions.
+    rows, cols = np.meshgrid(np.arange(5.0), np.arange(7.0), indexing="ij")
+    ramp = 10 * rows + cols
+    x = np.stack([ramp, -ramp, np.ones_like(ramp)], -1)[None].astype("float32")
+    for factor in (2, 3):
+        layer = BilinearUpSampling2D(factor)
+        run = tf.function(
+            layer, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)]
+        )  # Keras' UpSampling2D(interpolation="bilinear") fails here
+        out = run(x).numpy()
+        assert out.shape == (1, 5 * factor, 7 * factor, 3)
+        expected = 10 * clamped_centres(5, factor)[:, None] + clamped_centres(7, factor)
+        np.testing.assert_allclose(out[0, ..., 0], expected, atol=1e-5)
+        np.testing.assert_allclose(out[0, ..., 1], -expected, atol=1e-5)
+        np.testing.assert_allclose(out[0, ..., 2], 1.0, atol=1e-6)
+    np.testing.assert_allclose(
+        out[0, 0, :6, 0], [0, 0, 1 / 3, 2 / 3, 1, 4 / 3], atol=1e-5
+    )  # factor 3 along the first row
     clone = BilinearUpSampling2D.from_config(layer.get_config())
-    assert clone.factor == 2
+    assert clone.factor == 3
     with pytest.raises(ValueError, match="factor"):
         BilinearUpSampling2D(0)

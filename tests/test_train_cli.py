@@ -2,7 +2,7 @@
 
 import pytest
 
-import train
+from colorization.cli import train
 from tests.train_data import write_photos
 
 

@@ -1,8 +1,12 @@
 """The training loop: outputs, NaN stop, and resume after a real SIGKILL."""
 
 import csv
+import dataclasses
+import glob
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +19,8 @@ import tensorflow as tf
 
 from colorization import train_steps
 from colorization.config import ExperimentConfig
-from colorization.training import TrainingDiverged, train
+from colorization.training import TrainingDiverged, fit, train
+from tests.conftest import encode, huge_png_header, photo
 from tests.train_data import REPO, tiny_config, write_photos
 
 
@@ -24,8 +29,36 @@ def photos(tmp_path_factory):
     return write_photos(tmp_path_factory.mktemp("photos"), copies=2)
 
 
-def test_train_writes_every_output(photos, tmp_path):
-    config = tiny_config(photos)
+def _with_bad_files(photos, folder):
+    """A copy of `photos` plus one file of each kind the pipeline skips."""
+    shutil.copytree(photos, folder)
+    gray = np.stack([photo("astronaut", (48, 40))[..., 0]] * 3, -1)
+    (folder / "gray.png").write_bytes(encode(gray))
+    good = encode(photo("coffee", (48, 40)), "JPEG")
+    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "text.jpg").write_text("a text file renamed to .jpg\n" * 20)
+    (folder / "huge.png").write_bytes(huge_png_header())
+    return str(folder)
+
+
+def _event_values(logdir):
+    """{tag: [(step, value or plugin name)]} of the TensorBoard event files."""
+    values = {}
+    for path in sorted(glob.glob(os.path.join(logdir, "events.out*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for v in event.summary.value:
+                data = tf.make_ndarray(v.tensor)
+                value = float(data) if data.ndim == 0 else v.metadata.plugin_data
+                values.setdefault(v.tag, []).append((event.step, value))
+    return values
+
+
+def test_train_writes_every_output(photos, tmp_path, capfd):
+    config = tiny_config(_with_bad_files(photos, tmp_path / "photos"))
+    # One pass over the files an epoch, so that every file is read exactly once.
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, steps_per_epoch=None)
+    )
     workdir = tmp_path / "run"
     metrics = train(config, str(workdir))
     assert metrics["global_step"] == 2 and np.isfinite(metrics["val_l1"])
@@ -36,9 +69,24 @@ def test_train_writes_every_output(photos, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1"]
     assert float(rows[0]["val_l1"]) == pytest.approx(metrics["val_l1"])
+    for reason in ("grayscale", "unreadable", "not_an_image", "too_large"):
+        assert rows[0][f"skipped_{reason}"] == "1"
+    err = capfd.readouterr().err
+    assert (
+        "epoch 1: skipped 1 grayscale, 1 unreadable, 1 not_an_image, 1 too_large "
+        "training files"
+    ) in err
+    # (Files read ahead of the validation batches taken are counted too.)
+    assert re.search(r"validation: \d+ of \d+ images used; skipped 1 black-and-", err)
     assert tf.train.latest_checkpoint(str(workdir / "checkpoints" / "last"))
     assert tf.train.latest_checkpoint(str(workdir / "checkpoints" / "best"))
-    assert any(p.name.startswith("events.out") for p in (workdir / "logs").iterdir())
+
+    events = _event_values(str(workdir / "logs"))
+    assert {"loss", "l1", "val_l1", "global_step", "wall_hours"} <= set(events)
+    assert events["loss"] == [(1, pytest.approx(metrics["loss"]))]
+    assert events["val_l1"] == [(1, pytest.approx(metrics["val_l1"]))]
+    [(step, image)] = events["gray|prediction|truth"]
+    assert step == 1 and image.plugin_name == "images"
 
     grid = tf.io.decode_png(tf.io.read_file(str(workdir / "samples" / "epoch_001.png")))
     n = config.train.image_grid_size
@@ -125,13 +173,17 @@ def test_sigkill_then_same_command_resumes(photos, tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     assert int(rows[-1]["global_step"]) == 16
-    assert (workdir / "model.keras").exists()
     assert json.loads((workdir / "config.json").read_text())["name"] == "tiny"
+
+    # Exactly the weights of the same run never killed (here, in this process).
+    config = ExperimentConfig.from_json((workdir / "config.json").read_text())
+    reference = fit(config, str(tmp_path / "reference")).generator
+    resumed = keras.models.load_model(workdir / "model.keras")
+    for a, b in zip(reference.weights, resumed.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
 
 
 def test_fp16_trains_with_loss_scaling(photos, tmp_path):
-    from colorization.training import fit
-
     result = fit(tiny_config(photos, mixed_precision="fp16"), str(tmp_path / "run"))
     assert np.isfinite(result.metrics["loss"]) and np.isfinite(result.metrics["val_l1"])
     conv = result.generator.get_layer("down1_conv1")

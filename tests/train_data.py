@@ -31,7 +31,7 @@ def write_photos(root, copies=2, size=(48, 40)):
 def tiny_config(photos, **overrides):
     """The tiny preset on the folder `photos` (also its validation set), float32,
     2 steps per epoch unless overridden."""
-    from colorization.config import resolve_config
+    from colorization.presets import resolve_config
 
     return resolve_config(
         "tiny",
@@ -54,9 +54,11 @@ def free_port():
 
 
 def run_python(code_or_args, env=None, timeout=300, **kwargs):
-    """Runs `python -c code` (a str) or `python *args` (a list) from the repo root."""
+    """Runs `python -c code` (a str) or `python *args` (a list) from the repo root;
+    `env` entries override the environment (None removes a variable)."""
     args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    full_env = {key: value for key, value in full_env.items() if value is not None}
     return subprocess.run(
         [sys.executable, *args],
         cwd=REPO,

@@ -3,51 +3,45 @@
 Example:
     >>> from colorization.models import ModelConfig, build_generator
     >>> model = build_generator(ModelConfig(name="unet", base_filters=16))
+
+The names below load their module (and Keras) on first use, so that importing
+`colorization.models.config` to read or check a configuration stays light.
 """
 
-from colorization.models.config import (
-    DISCRIMINATOR_NAMES,
-    GENERATOR_NAMES,
-    MODEL_DEFAULTS,
-    NORMS,
-    ModelConfig,
-)
-from colorization.models.layers import (
-    AnnealedMean,
-    HeadBlend,
-    ReflectionPadding2D,
-    set_blend,
-    set_temperature,
-)
-from colorization.models.registry import (
-    DISCRIMINATORS,
-    GENERATORS,
-    build_discriminator,
-    build_generator,
-    min_input_size,
-    model_stride,
-)
-from colorization.models.resnet18 import build_resnet18_encoder, load_encoder_weights
-from colorization.models.spectral_norm import SpectralNormalization
+import importlib
 
-__all__ = [
-    "AnnealedMean",
-    "DISCRIMINATORS",
-    "DISCRIMINATOR_NAMES",
-    "GENERATORS",
-    "GENERATOR_NAMES",
-    "HeadBlend",
-    "MODEL_DEFAULTS",
-    "NORMS",
-    "ModelConfig",
-    "ReflectionPadding2D",
-    "SpectralNormalization",
-    "build_discriminator",
-    "build_generator",
-    "build_resnet18_encoder",
-    "load_encoder_weights",
-    "min_input_size",
-    "model_stride",
-    "set_blend",
-    "set_temperature",
-]
+_EXPORTS = {
+    "ModelConfig": "config",
+    "ModelSpec": "config",
+    "NORMS": "config",
+    "AnnealedMean": "layers",
+    "HeadBlend": "layers",
+    "ReflectionPadding2D": "layers",
+    "set_blend": "layers",
+    "set_temperature": "layers",
+    "DISCRIMINATORS": "registry",
+    "DISCRIMINATOR_NAMES": "registry",
+    "GENERATORS": "registry",
+    "GENERATOR_NAMES": "registry",
+    "MODEL_DEFAULTS": "registry",
+    "SPECS": "registry",
+    "build_discriminator": "registry",
+    "build_generator": "registry",
+    "min_input_size": "registry",
+    "model_stride": "registry",
+    "build_resnet18_encoder": "resnet18",
+    "load_encoder_weights": "resnet18",
+    "SpectralNormalization": "spectral_norm",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+    return getattr(module, name)
+
+
+def __dir__():
+    return __all__

@@ -7,6 +7,8 @@ by name in a loaded model.
 
 import keras
 
+from colorization.models import ab_gamut
+from colorization.models.layers import AnnealedMean, BilinearUpSampling2D, HeadBlend
 from colorization.models.spectral_norm import SpectralNormalization
 
 
@@ -203,13 +205,10 @@ def bins_output(x, upsample=1, name="ab"):
     (layer "ab_logits", which the classification loss reads), their annealed mean in
     float32, and bilinear upsampling by `upsample`. The model's output stays ab in
     [-1, 1], so inference and export do not know which head was trained."""
-    from colorization import ab_bins
-    from colorization.models.layers import AnnealedMean, BilinearUpSampling2D
-
-    centres = ab_bins.gamut_centres()
+    centres = ab_gamut.gamut_centres()
     logits = keras.layers.Conv2D(len(centres), 1, name="ab_logits")(x)
     mean_name = name if upsample == 1 else f"{name}_mean"
-    ab = AnnealedMean(centres, ab_bins.TEMPERATURE, dtype="float32", name=mean_name)(
+    ab = AnnealedMean(centres, ab_gamut.TEMPERATURE, dtype="float32", name=mean_name)(
         logits
     )
     if upsample > 1:
@@ -222,8 +221,6 @@ def dual_output(x, upsample=1, blend=0.5):
     layer "ab_logits") and an L1 regression head ("ab_l1", from "ab_conv"), blended
     by a `HeadBlend` layer into the output "ab". Training reads both heads; inference
     and export see one ab output, as for every other generator."""
-    from colorization.models.layers import BilinearUpSampling2D, HeadBlend
-
     bins_ab = bins_output(x, upsample, name="ab_bins")
     # Zero at the start: grey, so a trunk taken from a trained bins model is not
     # pulled about by a random second head.
@@ -243,3 +240,43 @@ def level_filters(base_filters, level, max_filters=None):
     """Filters of U-Net level `level` (0 = full resolution): base * 2**level, capped."""
     filters = base_filters * 2**level
     return filters if max_filters is None else min(filters, max_filters)
+
+
+def strided_encoder(
+    x, cfg, *, plain_levels=(), use_bias=None, level_block=None, **initializers
+):
+    """The down path of the strided U-Nets (pix2pix, Ehrenberg, Zhu): `cfg.depth`
+    levels of a 4x4 stride-2 convolution, norm and LeakyReLU 0.2.
+
+    Args:
+        x: Input tensor (batch, H, W, C).
+        cfg: A resolved ModelConfig (depth, base_filters, max_filters, norm).
+        plain_levels: Levels (0 = the first) without normalization.
+        use_bias: See `conv` (default: a bias only where no norm follows).
+        level_block: Optional `f(x, filters, name) -> x` applied after each level's
+            convolution (Zhu's residual blocks).
+        **initializers: `kernel_initializer` and `gamma_initializer`.
+
+    Returns:
+        (x, skips): the innermost tensor and each level's output, skips[level] at
+        (batch, H / 2**(level + 1), W / 2**(level + 1), filters).
+    """
+    skips = []
+    for level in range(cfg.depth):
+        filters = level_filters(cfg.base_filters, level, cfg.max_filters)
+        name = f"down{level + 1}"
+        x = conv_norm_act(
+            x,
+            filters,
+            4,
+            strides=2,
+            name=name,
+            norm="none" if level in plain_levels else cfg.norm,
+            act="leaky_relu",
+            use_bias=use_bias,
+            **initializers,
+        )
+        if level_block is not None:
+            x = level_block(x, filters, name)
+        skips.append(x)
+    return x, skips

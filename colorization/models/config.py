@@ -1,110 +1,58 @@
-"""The typed model configuration and the defaults of each reproduced system.
+"""The typed model configuration, and the spec each model module declares.
 
 A `ModelConfig` names a model and overrides some of its hyper-parameters; every field
-left as `None` takes that model's default (see `MODEL_DEFAULTS`) when the config is
-`resolved()`. A field the named model does not use must stay `None`, so a typo such as
-setting `num_res_blocks` on the plain U-Net fails instead of being ignored.
+left as `None` takes that model's default (its `ModelSpec.defaults`, declared next to
+its builder) when the config is `resolved()`. A field the named model does not use
+must stay `None`, so a typo such as setting `num_res_blocks` on the plain U-Net fails
+instead of being ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 NORMS = ("batch", "instance", "spectral", "none")
 HEADS = ("tanh", "bins", "dual")
 GENERATOR_NORMS = ("batch", "instance", "none")
 
-# Per model: the fields it uses and their defaults (the published size).
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Ketterer's Studienarbeit: keras-unet custom_unet(filters=64, dropout=0.2, ...).
-    "unet": {
-        "base_filters": 64,
-        "depth": 4,
-        "dropout": 0.2,
-        "norm": "batch",
-        "input_channels": 1,
-        "output_channels": 2,
-        "head": "tanh",
-    },
-    # Zhu: residual U-Net with added skips.
-    "residual_unet": {
-        "base_filters": 64,
-        "depth": 8,
-        "max_filters": 512,
-        "dropout": 0.5,
-        "norm": "batch",
-        "num_res_blocks": 2,
-        "input_channels": 1,
-        "output_channels": 2,
-    },
-    # Group 4: pix2pix U-Net (1 channel L in, 2 channels ab out).
-    "pix2pix_unet": {
-        "base_filters": 64,
-        "depth": 8,
-        "max_filters": 512,
-        "dropout": 0.5,
-        "norm": "instance",
-        "input_channels": 1,
-        "output_channels": 2,
-    },
-    # Group 4 Lab GAN: Johnson style-transfer network.
-    "resnet_generator": {
-        "base_filters": 32,
-        "depth": 2,
-        "num_res_blocks": 5,
-        "norm": "batch",
-        "input_channels": 1,
-        "output_channels": 2,
-    },
-    # Ehrenberg / Harsanyi CIFAR-10 U-Net.
-    "ehrenberg_unet": {
-        "base_filters": 64,
-        "depth": 5,
-        "max_filters": 512,
-        "dropout": 0.5,
-        "norm": "batch",
-        "input_channels": 1,
-        "output_channels": 2,
-    },
-    # Klefbom and Mjoberg: ResNet-18 stem + layer1 + layer2 and an upsampling decoder.
-    "resnet18_unet": {
-        "base_filters": 64,
-        "norm": "batch",
-        "input_channels": 1,
-        "output_channels": 2,
-        "encoder_weights": None,
-    },
-    # U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder (the default model).
-    "effnet_unet": {
-        "base_filters": 16,
-        "norm": "batch",
-        "input_channels": 1,
-        "output_channels": 2,
-        "encoder_weights": None,
-        "head": "tanh",
-    },
-    # 70x70 PatchGAN on concat(L, ab).
-    "patchgan": {
-        "base_filters": 64,
-        "depth": 3,
-        "max_filters": 512,
-        "norm": "batch",
-        "power_iterations": 1,
-        "input_channels": 3,
-    },
-    # Ehrenberg / Harsanyi whole-image discriminator (one logit per image).
-    "pixel": {
-        "base_filters": 64,
-        "depth": 3,
-        "max_filters": 512,
-        "norm": "batch",
-        "power_iterations": 1,
-        "input_channels": 3,
-    },
-}
-DISCRIMINATOR_NAMES = ("patchgan", "pixel")
-GENERATOR_NAMES = tuple(n for n in MODEL_DEFAULTS if n not in DISCRIMINATOR_NAMES)
+
+def depth_stride(cfg: ModelConfig) -> int:
+    """The stride of a model with `depth` stride-2 levels: 2**depth."""
+    return 2**cfg.depth
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows of one model; each model module declares its own next
+    to its builder, and `models.registry` collects them.
+
+    Attributes:
+        build: The builder: a resolved `ModelConfig` -> functional `keras.Model`.
+        defaults: The fields the model uses and their defaults (the published size);
+            a field not listed must stay None in a `ModelConfig` of this model.
+        discriminator: Whether it is a discriminator (concat(L, ab) in, logits out).
+        stride: The total downsampling factor of a resolved config: input H and W
+            must be multiples of it.
+        min_rows: Rows the model needs at its coarsest level, so its smallest input
+            side is `min_rows * stride` (an unpadded last convolution needs a few).
+    """
+
+    build: Callable[[ModelConfig], Any]
+    defaults: Mapping[str, Any]
+    discriminator: bool = False
+    stride: Callable[[ModelConfig], int] = depth_stride
+    min_rows: int = 1
+
+
+def _specs() -> Mapping[str, ModelSpec]:
+    # The registry imports every model module (and Keras); configs import it on first
+    # use, so that reading a config (`train.py --help`) does not load TensorFlow.
+    from colorization.models.registry import SPECS
+
+    return SPECS
+
 
 _INT_FIELDS = (
     "base_filters",
@@ -122,7 +70,8 @@ class ModelConfig:
     """Which model to build and the hyper-parameters that differ from its defaults.
 
     Attributes:
-        name: Model name, one of `MODEL_DEFAULTS` (generators and discriminators).
+        name: Model name, a key of `models.registry.SPECS` (generators and
+            discriminators).
         base_filters: Filters of the first level; deeper levels double it.
         depth: Number of resolution levels (stride-2 steps) of the model.
         max_filters: Cap on the number of filters of any level.
@@ -133,8 +82,9 @@ class ModelConfig:
         input_channels: 1 (L) for generators, 3 (L, a, b) for discriminators.
         output_channels: 2 (a, b) for generators.
         power_iterations: Power iterations per step of spectral normalization.
-        encoder_weights: Optional `.weights.h5` or `.keras` file with ResNet-18
-            encoder weights; nothing is ever downloaded.
+        encoder_weights: Optional pretrained encoder weights for the models with one
+            (resnet18_unet: ResNet-18 `.weights.h5` or `.keras`; effnet_unet:
+            EfficientNet-Lite0 `.weights.h5`); nothing is ever downloaded.
         head: "tanh" (regress ab), "bins" (Zhang et al.'s logits over ab bins and
             their annealed mean; trained with the "bins" loss) or "dual" (both heads
             on one trunk, blended; the "bins_l1" loss; effnet_unet only).
@@ -154,12 +104,12 @@ class ModelConfig:
     head: str | None = None
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or self.name not in MODEL_DEFAULTS:
+        specs = _specs()
+        if not isinstance(self.name, str) or self.name not in specs:
             raise ValueError(
-                f"Unknown model name {self.name!r}; valid names: "
-                f"{', '.join(MODEL_DEFAULTS)}."
+                f"Unknown model name {self.name!r}; valid names: {', '.join(specs)}."
             )
-        used = MODEL_DEFAULTS[self.name]
+        used = self.spec.defaults
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name == "name" or value is None:
@@ -178,13 +128,28 @@ class ModelConfig:
             )
 
     @property
+    def spec(self) -> ModelSpec:
+        """The named model's `ModelSpec`: builder, defaults, stride."""
+        return _specs()[self.name]
+
+    @property
     def is_discriminator(self) -> bool:
         """Whether the named model is a discriminator."""
-        return self.name in DISCRIMINATOR_NAMES
+        return self.spec.discriminator
+
+    @property
+    def stride(self) -> int:
+        """Total downsampling factor: input H and W must be multiples of it."""
+        return self.spec.stride(self.resolved())
+
+    @property
+    def min_input_size(self) -> int:
+        """Smallest input H and W the model takes (a multiple of `stride`)."""
+        return self.spec.min_rows * self.stride
 
     def resolved(self) -> ModelConfig:
         """Returns a copy with every unset field the model uses set to its default."""
-        defaults = MODEL_DEFAULTS[self.name]
+        defaults = self.spec.defaults
         updates = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         return dataclasses.replace(self, **updates)
 

@@ -15,6 +15,7 @@ from colorization.models.blocks import (
     dcgan_initializer,
     level_filters,
 )
+from colorization.models.config import ModelSpec
 
 
 def _down(x, filters, *, name, norm, cfg, strides=2, padding="same"):
@@ -105,3 +106,19 @@ def build_pixel_discriminator(cfg):
     )  # (batch, H / 2**depth - 3, W / 2**depth - 3, 1)
     logits = keras.layers.GlobalAveragePooling2D(dtype="float32", name="logits")(x)
     return keras.Model(inputs, logits, name="pixel_discriminator")  # (batch, 1)
+
+
+# Both on concat(L, ab), with the published sizes.
+_DEFAULTS = {
+    "base_filters": 64,
+    "depth": 3,
+    "max_filters": 512,
+    "norm": "batch",
+    "power_iterations": 1,
+    "input_channels": 3,
+}
+# 70x70 PatchGAN; its two unpadded 4x4 convolutions need 3 rows.
+PATCHGAN = ModelSpec(build_patchgan, _DEFAULTS, discriminator=True, min_rows=3)
+# Ehrenberg / Harsanyi whole-image discriminator (one logit per image); its unpadded
+# last 4x4 convolution needs 4 rows.
+PIXEL = ModelSpec(build_pixel_discriminator, _DEFAULTS, discriminator=True, min_rows=4)

@@ -22,7 +22,6 @@ import keras
 # `efficientnet_lite_builder.py`), on RGB in [0, 255]; not ImageNet's mean and std.
 MEAN_RGB = 127.0
 STDDEV_RGB = 128.0
-IMAGE_SIZE = 224
 BN_EPSILON = 1e-3
 STEM_FILTERS = 32
 HEAD_FILTERS = 1280

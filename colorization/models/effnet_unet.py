@@ -16,7 +16,11 @@ from colorization.models.blocks import (
     dual_output,
     tanh_output,
 )
-from colorization.models.efficientnet_lite import build_efficientnet_lite0_encoder
+from colorization.models.config import ModelSpec
+from colorization.models.efficientnet_lite import (
+    FEATURE_STRIDES,
+    build_efficientnet_lite0_encoder,
+)
 from colorization.models.layers import BilinearUpSampling2D
 
 DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
@@ -61,3 +65,18 @@ def build_effnet_unet(cfg):
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
     x = BilinearUpSampling2D(2, name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")
+
+
+# U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder (the default model).
+EFFNET_UNET = ModelSpec(
+    build_effnet_unet,
+    defaults={
+        "base_filters": 16,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+        "encoder_weights": None,
+        "head": "tanh",
+    },
+    stride=lambda cfg: FEATURE_STRIDES[-1],
+)

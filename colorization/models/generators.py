@@ -12,8 +12,10 @@ from colorization.models.blocks import (
     dcgan_initializer,
     deconv_norm_act,
     level_filters,
+    strided_encoder,
     tanh_output,
 )
+from colorization.models.config import ModelSpec
 from colorization.models.layers import ReflectionPadding2D
 
 
@@ -60,24 +62,17 @@ def build_residual_unet(cfg):
         "gamma_initializer": dcgan_gamma_initializer(),
     }
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
-    x = inputs
-    skips = []
-    for level in range(cfg.depth):
-        filters = level_filters(cfg.base_filters, level, cfg.max_filters)
-        name = f"down{level + 1}"
-        x = conv_norm_act(
-            x,
-            filters,
-            4,
-            strides=2,
-            name=name,
-            norm="none" if level == 0 else cfg.norm,
-            act="leaky_relu",
-            use_bias=False,
-            **init,
-        )
-        x = _residual_stack(x, filters, name=name, cfg=cfg)
-        skips.append(x)  # (batch, H / 2**(level + 1), W / 2**(level + 1), filters)
+    # Zhu's down convolutions have no bias, even the first one, which has no norm.
+    x, skips = strided_encoder(
+        inputs,
+        cfg,
+        plain_levels=(0,),
+        use_bias=False,
+        level_block=lambda x, filters, name: _residual_stack(
+            x, filters, name=name, cfg=cfg
+        ),
+        **init,
+    )
     for level in reversed(range(1, cfg.depth)):
         filters = level_filters(cfg.base_filters, level, cfg.max_filters)
         name = f"up{level + 1}"
@@ -154,3 +149,31 @@ def build_resnet_generator(cfg):
         x
     )  # (batch, H, W, 2)
     return keras.Model(inputs, tanh_output(x), name="resnet_generator")
+
+
+# Zhu: residual U-Net with added skips.
+RESIDUAL_UNET = ModelSpec(
+    build_residual_unet,
+    defaults={
+        "base_filters": 64,
+        "depth": 8,
+        "max_filters": 512,
+        "dropout": 0.5,
+        "norm": "batch",
+        "num_res_blocks": 2,
+        "input_channels": 1,
+        "output_channels": 2,
+    },
+)
+# Group 4 Lab GAN: Johnson style-transfer network.
+RESNET_GENERATOR = ModelSpec(
+    build_resnet_generator,
+    defaults={
+        "base_filters": 32,
+        "depth": 2,
+        "num_res_blocks": 5,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+    },
+)

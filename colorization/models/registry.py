@@ -1,35 +1,26 @@
-"""Build any generator or discriminator from a `ModelConfig` or a model name."""
+"""Every model by name: the registry collects the `ModelSpec` each model module
+declares next to its builder, and builds from a `ModelConfig` or a name."""
 
-from colorization.models.config import (
-    DISCRIMINATOR_NAMES,
-    GENERATOR_NAMES,
-    ModelConfig,
-)
-from colorization.models.discriminators import build_patchgan, build_pixel_discriminator
-from colorization.models.effnet_unet import build_effnet_unet
-from colorization.models.generators import build_residual_unet, build_resnet_generator
-from colorization.models.resnet18 import build_resnet18_unet
-from colorization.models.unet import (
-    build_ehrenberg_unet,
-    build_pix2pix_unet,
-    build_unet,
-)
+from colorization.models import discriminators, effnet_unet, generators, resnet18, unet
+from colorization.models.config import ModelConfig
 
-GENERATORS = {
-    "unet": build_unet,
-    "residual_unet": build_residual_unet,
-    "pix2pix_unet": build_pix2pix_unet,
-    "resnet_generator": build_resnet_generator,
-    "ehrenberg_unet": build_ehrenberg_unet,
-    "resnet18_unet": build_resnet18_unet,
-    "effnet_unet": build_effnet_unet,
+SPECS = {
+    "unet": unet.UNET,
+    "residual_unet": generators.RESIDUAL_UNET,
+    "pix2pix_unet": unet.PIX2PIX_UNET,
+    "resnet_generator": generators.RESNET_GENERATOR,
+    "ehrenberg_unet": unet.EHRENBERG_UNET,
+    "resnet18_unet": resnet18.RESNET18_UNET,
+    "effnet_unet": effnet_unet.EFFNET_UNET,
+    "patchgan": discriminators.PATCHGAN,
+    "pixel": discriminators.PIXEL,
 }
-DISCRIMINATORS = {
-    "patchgan": build_patchgan,
-    "pixel": build_pixel_discriminator,
-}
-assert tuple(GENERATORS) == GENERATOR_NAMES
-assert tuple(DISCRIMINATORS) == DISCRIMINATOR_NAMES
+GENERATORS = {n: s.build for n, s in SPECS.items() if not s.discriminator}
+DISCRIMINATORS = {n: s.build for n, s in SPECS.items() if s.discriminator}
+GENERATOR_NAMES = tuple(GENERATORS)
+DISCRIMINATOR_NAMES = tuple(DISCRIMINATORS)
+# The fields each model uses and their defaults.
+MODEL_DEFAULTS = {name: dict(spec.defaults) for name, spec in SPECS.items()}
 
 
 def _as_config(cfg, overrides):
@@ -90,23 +81,13 @@ def model_stride(cfg):
     Args:
         cfg: A `ModelConfig` or a model name.
     """
-    cfg = _as_config(cfg, {})
-    if cfg.name == "resnet18_unet":
-        return 8
-    if cfg.name == "effnet_unet":
-        return 32
-    return 2**cfg.depth
+    return _as_config(cfg, {}).stride
 
 
 def min_input_size(cfg):
     """Smallest H and W the model accepts (a multiple of `model_stride`).
 
-    The discriminators' unpadded last convolutions need a few rows at the coarsest
-    level: 3 for the PatchGAN, 4 for the whole-image discriminator.
-
     Args:
         cfg: A `ModelConfig` or a model name.
     """
-    cfg = _as_config(cfg, {})
-    rows = {"patchgan": 3, "pixel": 4}.get(cfg.name, 1)
-    return rows * model_stride(cfg)
+    return _as_config(cfg, {}).min_input_size

@@ -12,6 +12,7 @@ import os
 import keras
 
 from colorization.models.blocks import conv_norm_act, tanh_output
+from colorization.models.config import ModelSpec
 
 ENCODER_NAME = "resnet18_encoder"
 
@@ -135,3 +136,17 @@ def build_resnet18_unet(cfg):
     x = keras.layers.Conv2D(cfg.output_channels, 3, padding="same", name="ab_conv")(x)
     x = keras.layers.UpSampling2D(2, name="ab_up")(x)  # (batch, H, W, 2)
     return keras.Model(inputs, tanh_output(x), name="resnet18_unet")
+
+
+# Klefbom and Mjoberg: ResNet-18 stem + layer1 + layer2 and an upsampling decoder.
+RESNET18_UNET = ModelSpec(
+    build_resnet18_unet,
+    defaults={
+        "base_filters": 64,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+        "encoder_weights": None,
+    },
+    stride=lambda cfg: 8,  # the encoder's three stride-2 steps
+)

@@ -9,15 +9,16 @@ import keras
 
 from colorization.models.blocks import (
     bins_output,
-    conv_norm_act,
     dcgan_gamma_initializer,
     dcgan_initializer,
     deconv_norm_act,
     dual_output,
     level_filters,
     normalization,
+    strided_encoder,
     tanh_output,
 )
+from colorization.models.config import ModelSpec
 
 
 def unet_conv_block(x, filters, *, name, norm, dropout):
@@ -116,22 +117,8 @@ def build_pix2pix_unet(cfg):
         "gamma_initializer": dcgan_gamma_initializer(),
     }
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
-    x = inputs
-    skips = []
-    for level in range(cfg.depth):
-        filters = level_filters(cfg.base_filters, level, cfg.max_filters)
-        outer_or_inner = level in (0, cfg.depth - 1)
-        x = conv_norm_act(
-            x,
-            filters,
-            4,
-            strides=2,
-            name=f"down{level + 1}",
-            norm="none" if outer_or_inner else cfg.norm,
-            act="leaky_relu",
-            **init,
-        )
-        skips.append(x)  # (batch, H / 2**(level + 1), W / 2**(level + 1), filters)
+    # No norm on the outermost and the innermost (1 x 1 at 256 px) levels.
+    x, skips = strided_encoder(inputs, cfg, plain_levels=(0, cfg.depth - 1), **init)
     for level in reversed(range(cfg.depth - 1)):
         filters = level_filters(cfg.base_filters, level, cfg.max_filters)
         dropout = cfg.dropout if _has_pix2pix_dropout(level, cfg.depth) else 0.0
@@ -170,21 +157,7 @@ def build_ehrenberg_unet(cfg):
         "gamma_initializer": dcgan_gamma_initializer(),
     }
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
-    x = inputs
-    skips = []
-    for level in range(cfg.depth):
-        filters = level_filters(cfg.base_filters, level, cfg.max_filters)
-        x = conv_norm_act(
-            x,
-            filters,
-            4,
-            strides=2,
-            name=f"down{level + 1}",
-            norm=cfg.norm,
-            act="leaky_relu",
-            **init,
-        )
-        skips.append(x)  # (batch, H / 2**(level + 1), W / 2**(level + 1), filters)
+    x, skips = strided_encoder(inputs, cfg, **init)  # norm on every level
     for i, level in enumerate(reversed(range(cfg.depth - 1))):
         filters = level_filters(cfg.base_filters, level, cfg.max_filters)
         dropout = cfg.dropout if i < 2 else 0.0
@@ -200,3 +173,44 @@ def build_ehrenberg_unet(cfg):
         cfg.output_channels, 1, kernel_initializer=dcgan_initializer(), name="ab_conv"
     )(x)  # (batch, H, W, 2)
     return keras.Model(inputs, tanh_output(x), name="ehrenberg_unet")
+
+
+# Ketterer's Studienarbeit: keras-unet custom_unet(filters=64, dropout=0.2, ...).
+UNET = ModelSpec(
+    build_unet,
+    defaults={
+        "base_filters": 64,
+        "depth": 4,
+        "dropout": 0.2,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+        "head": "tanh",
+    },
+)
+# Group 4: pix2pix U-Net (1 channel L in, 2 channels ab out).
+PIX2PIX_UNET = ModelSpec(
+    build_pix2pix_unet,
+    defaults={
+        "base_filters": 64,
+        "depth": 8,
+        "max_filters": 512,
+        "dropout": 0.5,
+        "norm": "instance",
+        "input_channels": 1,
+        "output_channels": 2,
+    },
+)
+# Ehrenberg / Harsanyi CIFAR-10 U-Net.
+EHRENBERG_UNET = ModelSpec(
+    build_ehrenberg_unet,
+    defaults={
+        "base_filters": 64,
+        "depth": 5,
+        "max_filters": 512,
+        "dropout": 0.5,
+        "norm": "batch",
+        "input_channels": 1,
+        "output_channels": 2,
+    },
+)

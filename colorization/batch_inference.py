@@ -1,7 +1,11 @@
-"""Colorize files and folders: what infer.py does, as a library function.
+"""Batch inference: colorize files, folders and globs, as `infer.py` does.
+
+    jobs, output = plan_jobs(["old_photos/"])           # -> old_photos_colorized/
+    report = colorize_files(Colorizer.load(), jobs)
 
 Output files keep the relative paths and names of the inputs under one output folder.
-Bad inputs are reported and skipped, never half-written; inputs are never overwritten.
+A file that cannot be read, colorized or written is reported and skipped, never
+half-written, and the run goes on; inputs are never overwritten.
 """
 
 import dataclasses
@@ -12,6 +16,7 @@ import sys
 import numpy as np
 
 from colorization import image_io
+from data_pipeline import files
 
 
 class UsageError(ValueError):
@@ -28,21 +33,6 @@ class Job:
 class Report:
     done: list = dataclasses.field(default_factory=list)
     failed: list = dataclasses.field(default_factory=list)  # (path, reason)
-
-
-def _is_image(name):
-    return name.lower().endswith(image_io.IMAGE_EXTENSIONS) and not name.startswith(".")
-
-
-def _folder_files(folder, exclude):
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(
-            d for d in dirs if os.path.realpath(os.path.join(root, d)) != exclude
-        )
-        for name in sorted(files):
-            if _is_image(name):
-                path = os.path.join(root, name)
-                yield path, os.path.relpath(path, folder)
 
 
 def default_output(first_input):
@@ -65,7 +55,10 @@ def find_images(inputs, exclude=None):
     sources = []
     for item in inputs:
         if os.path.isdir(item):
-            sources.extend(_folder_files(item, exclude))
+            sources.extend(
+                (path, os.path.relpath(path, item))
+                for path in files.walk_images(item, exclude)
+            )
         elif os.path.isfile(item):
             sources.append((item, os.path.basename(item)))
         else:
@@ -134,6 +127,9 @@ def colorize_files(
 ):
     """Colorizes every job's file; same-size images go through the network together.
 
+    A file that cannot be read, colorized (for example out of memory on a huge image)
+    or written is reported as that file's error and the others go on.
+
     Returns:
         a Report of the files written and the files that failed, with reasons (each
         failure is also printed to stderr as one line).
@@ -141,25 +137,41 @@ def colorize_files(
     from tqdm import tqdm
 
     report = Report()
+    model_errors = _model_errors()
     pending = {}  # (H, W) -> [(job, ImageData)]
-
-    def run(shape):
-        group = pending.pop(shape)
-        rgb = np.stack([data.rgb for _, data in group])
-        colored = colorizer.colorize_array(rgb)
-        for (job, data), result in zip(group, colored):
-            gray = _grey(data.rgb) if compare else None
-            try:
-                _write(job, result, data.alpha, gray, compare)
-                report.done.append(job.target)
-            except OSError as error:
-                fail(job, f"cannot write {job.target}: {error.strerror or error}")
+    bar = tqdm(total=len(jobs), unit="image", disable=not progress)
 
     def fail(job, reason):
         report.failed.append((job.source, reason))
         tqdm.write(f"error: {job.source}: {reason}", file=sys.stderr)
+        bar.update()
 
-    for job in tqdm(jobs, unit="image", disable=not progress):
+    def write(job, data, result):
+        gray = _grey(data.rgb) if compare else None
+        try:
+            _write(job, result, data.alpha, gray, compare)
+        except OSError as error:
+            fail(job, f"cannot write {job.target}: {error.strerror or error}")
+            return
+        report.done.append(job.target)
+        bar.update()
+
+    def run(group):
+        try:
+            colored = colorizer.colorize_array(
+                np.stack([data.rgb for _, data in group])
+            )
+        except model_errors as error:
+            if len(group) == 1:
+                fail(group[0][0], f"cannot colorize: {_one_line(error)}")
+            else:  # one at a time: only the file that fails is lost
+                for item in group:
+                    run([item])
+            return
+        for (job, data), result in zip(group, colored):
+            write(job, data, result)
+
+    for job in jobs:
         try:
             data = image_io.read_image(job.source, max_pixels)
         except image_io.ImageError as error:
@@ -171,17 +183,30 @@ def colorize_files(
         shape = data.rgb.shape[:2]
         pending.setdefault(shape, []).append((job, data))
         if len(pending[shape]) >= batch_size:
-            run(shape)
+            run(pending.pop(shape))
         elif sum(len(group) for group in pending.values()) >= 2 * batch_size:
             for key in list(pending):
-                run(key)
+                run(pending.pop(key))
     for key in list(pending):
-        run(key)
+        run(pending.pop(key))
+    bar.close()
     return report
+
+
+def _model_errors():
+    """What running the network on one batch can raise that concerns its files."""
+    import tensorflow as tf
+
+    return (tf.errors.OpError, MemoryError, ValueError)
+
+
+def _one_line(error):
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _grey(rgb):
     """What the network saw: the input's L with no colour, uint8 RGB."""
-    from colorization.evaluation import colourless
+    from data_pipeline import lab
 
-    return colourless(rgb)
+    return image_io.to_uint8(lab.drop_colour(rgb).numpy())

@@ -1,0 +1,180 @@
+"""Serve the colorize page, its HTTP API and the naturalness survey on this machine.
+
+    python -m colorization.app                           # http://127.0.0.1:8000
+    colorization-app --model runs/unet/model.keras --port 8080
+    colorization-app --survey-images survey_set/ --survey-db survey.sqlite3
+    colorization-app --host 0.0.0.0 --survey-images survey_set/   # LAN: no login!
+    colorization-app --survey-only --survey-images survey_set/    # no model loaded
+
+The model is loaded (and its graph traced) before the server answers, so the first
+photo is as fast as the next. The app has no authentication: with --host 0.0.0.0
+everyone on the network can colorize photos, vote and read the results.
+"""
+
+import os
+import socket
+import sys
+
+from colorization import cli, image_io
+
+PROG = "colorization-app"
+
+
+def parser():
+    """The command-line parser."""
+    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000; 0: any free port)"
+    )
+    p.add_argument("--model", help="a .keras model (default: the shipped model)")
+    p.add_argument(
+        "--size", type=int, help="longer side the network sees (default: the model's)"
+    )
+    p.add_argument("--temperature", type=float, help="default temperature (bins head)")
+    p.add_argument("--blend", type=float, help="default blend (two-head models)")
+    p.add_argument(
+        "--survey-images",
+        help="folder with real/ (colour photos) and one folder per colorizer",
+    )
+    p.add_argument(
+        "--survey-only",
+        action="store_true",
+        help="serve the survey without loading a model (no colorizing)",
+    )
+    p.add_argument(
+        "--survey-db",
+        default="survey.sqlite3",
+        help="SQLite file of the votes (default ./survey.sqlite3)",
+    )
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=50.0,
+        help="largest upload in MB (default 50)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=image_io.DEFAULT_MAX_PIXELS,
+        help=f"refuse larger images (default {image_io.DEFAULT_MAX_PIXELS})",
+    )
+    p.add_argument(
+        "--queue-size",
+        type=int,
+        default=16,
+        help="photos accepted at once; more are answered 503 (default 16)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="server log level (default info: one line per request)",
+    )
+    cli.add_verbose_flag(p)
+    return p
+
+
+def parse_args(argv):
+    """The parsed flags; `cli.FlagError` for a bad one."""
+    args = parser().parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        raise cli.FlagError("--port must be from 0 to 65535")
+    if args.size is not None and args.size < 8:
+        raise cli.FlagError("--size must be at least 8")
+    if args.temperature is not None and not args.temperature > 0:
+        raise cli.FlagError("--temperature must be > 0")
+    if args.blend is not None and not 0.0 <= args.blend <= 1.0:
+        raise cli.FlagError("--blend must be in [0, 1]")
+    if not args.max_upload_mb > 0:
+        raise cli.FlagError("--max-upload-mb must be > 0")
+    if args.max_pixels < 1:
+        raise cli.FlagError("--max-pixels must be at least 1")
+    if args.queue_size < 1:
+        raise cli.FlagError("--queue-size must be at least 1")
+    if args.survey_only and not args.survey_images:
+        raise cli.FlagError("--survey-only needs --survey-images")
+    return args
+
+
+def listen(host, port):
+    """A listening socket; OSError (address in use, unknown host) as it is."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=256)
+
+
+def main(argv=None):
+    """Serves until interrupted; returns the exit status (2: bad flags or model)."""
+    try:
+        args = parse_args(argv)
+    except cli.FlagError as error:
+        return cli.fail(PROG, error)
+    from colorization.app import survey_routes
+    from colorization.app.survey import SurveyError
+
+    try:
+        survey = (
+            survey_routes.Survey.open(args.survey_images, args.survey_db)
+            if args.survey_images
+            else None
+        )
+        sock = listen(args.host, args.port)
+    except (SurveyError, OSError) as error:
+        return cli.fail(PROG, error)
+    service = None
+    if not args.survey_only:
+        try:
+            service = _load_service(args)
+        except (FileNotFoundError, ValueError) as error:
+            sock.close()
+            return cli.fail(PROG, error)
+    import uvicorn
+
+    from colorization.app import server
+
+    name = os.path.basename(args.model) if args.model else "shipped default"
+    app = server.create_app(service, survey, model_name=name)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"{PROG}: serving on http://{shown}:{port}", file=sys.stderr, flush=True)
+    if survey is not None:
+        print(
+            f"{PROG}: survey of {len(survey.photos.photos)} photos at "
+            f"http://{shown}:{port}/survey, votes in {args.survey_db}",
+            file=sys.stderr,
+            flush=True,
+        )
+    config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if service is not None:
+            service.close()
+    return 0
+
+
+def _load_service(args):
+    """The model, loaded and traced, behind its queue."""
+    cli.quiet_tensorflow(args.verbose)
+    import numpy as np
+
+    from colorization.app import colorize
+    from colorization.inference import Colorizer
+
+    print(f"{PROG}: loading the model...", file=sys.stderr, flush=True)
+    colorizer = Colorizer.load(
+        args.model, size=args.size, temperature=args.temperature, blend=args.blend
+    )
+    colorizer.colorize_array(np.zeros((1, 32, 32, 3), np.uint8))  # trace it now
+    limits = colorize.Limits(
+        max_bytes=int(args.max_upload_mb * 1024 * 1024),
+        max_pixels=args.max_pixels,
+        queue_size=args.queue_size,
+    )
+    return colorize.ColorizeService(colorize.ModelRunner(colorizer), limits)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The web app: the colorize page, its HTTP API and (optionally) the survey.
+
+    app = create_app(ColorizeService(ModelRunner(colorizer), Limits()), survey=None)
+    uvicorn.run(app)
+
+Routes: `/` (the page), `/static/...`, `GET /api/health`, `POST /api/colorize`
+(multipart: `file`, and optional `size`, `temperature`, `blend`, `output`), and the
+survey's routes (`survey_routes.py`). Every error of the API is a JSON body
+`{"error": "..."}` with a 4xx or 5xx status.
+"""
+
+import importlib.resources
+import os
+import urllib.parse
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from colorization import image_io
+from colorization.app import colorize
+from colorization.app.colorize import Options, QueueFull
+
+_FORM_FIELDS = {"file", "size", "temperature", "blend", "output"}
+_FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
+
+
+def static_dir():
+    """The folder of the page's files, shipped in the package."""
+    return str(importlib.resources.files("colorization.app") / "static")
+
+
+def error(status, message, headers=None):
+    """The API's error response: `{"error": message}`."""
+    return JSONResponse({"error": message}, status, headers=headers)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` is refused with 413 (from its
+    Content-Length before it is read, or as soon as the bytes read pass the limit)."""
+
+    def __init__(self, app, max_bytes):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            response = error(413, self._message())
+            return await response(scope, receive, send)
+        total = 0
+
+        async def limited_receive():
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.max_bytes:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _message(self):
+        limit = (self.max_bytes - _FORM_OVERHEAD) / 2**20
+        return f"the upload is larger than the limit of {limit:g} MB"
+
+
+def _parse_options(form):
+    """The request's `Options` from its form fields; ValueError says what is wrong."""
+    unknown = sorted(set(form.keys()) - _FORM_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown form field {unknown[0]!r} (known: {', '.join(sorted(_FORM_FIELDS))})"
+        )
+
+    def number(name, kind, low, high):
+        text = form.get(name)
+        if text is None or text == "":
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            what = "an integer" if kind is int else "a number"
+            raise ValueError(f"{name} must be {what} from {low:g} to {high:g}")
+        return value
+
+    output = form.get("output") or "colorized"
+    if output not in colorize.OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(colorize.OUTPUTS)}")
+    return Options(
+        size=number("size", int, *colorize.SIZE_RANGE),
+        temperature=number("temperature", float, *colorize.TEMPERATURE_RANGE),
+        blend=number("blend", float, 0.0, 1.0),
+        output=output,
+    )
+
+
+def _busy(full):
+    return error(503, str(full), {"Retry-After": str(full.retry_after)})
+
+
+async def colorize_endpoint(request):
+    """POST /api/colorize: the photo in `file` -> the colorized image, same size."""
+    service = request.app.state.service
+    if service is None:
+        return error(503, "this server runs the survey only (--survey-only)")
+    if service.full():  # answer at once, without reading the upload
+        return _busy(QueueFull(service.retry_after()))
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return error(415, "send the photo as multipart/form-data in the field 'file'")
+    async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return error(400, "no photo: send it in the multipart field 'file'")
+        try:
+            options = _parse_options(form)
+            service.runner.check(options)
+        except ValueError as problem:
+            return error(400, str(problem))
+        if upload.size is not None and upload.size > service.limits.max_bytes:
+            mb = service.limits.max_bytes / 2**20
+            return error(413, f"the file is larger than the limit of {mb:g} MB")
+        try:
+            service.admit()
+        except QueueFull as full:
+            return _busy(full)
+        try:
+            result = await service.run(upload.file, options)
+        except image_io.ImageError as problem:
+            status = 400 if str(problem) == "empty file" else 422
+            return error(status, f"{upload.filename or 'file'}: {problem}")
+        except colorize.ModelError as problem:
+            return error(500, f"cannot colorize {upload.filename or 'file'}: {problem}")
+    stem = os.path.splitext(os.path.basename(upload.filename or "photo"))[0] or "photo"
+    suffix = {"colorized": "_colorized", "compare": "_compare", "grey": "_grey"}
+    name = f"{stem}{suffix[options.output]}{result.extension}"
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(
+        result.data,
+        media_type=result.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{urllib.parse.quote(name)}",
+            "X-Colorize-Seconds": f"{result.seconds:.3f}",
+        },
+    )
+
+
+async def health(request):
+    """GET /api/health: the model is loaded (the app starts only once it is)."""
+    state = request.app.state
+    if state.service is None:
+        return JSONResponse(
+            {"status": "ok", "model_loaded": False, "survey": state.survey is not None}
+        )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "model_loaded": True,
+            "model": state.model_name,
+            "options": state.service.runner.describe(),
+            "limits": {
+                "max_bytes": state.service.limits.max_bytes,
+                "max_pixels": state.service.limits.max_pixels,
+                "size_range": list(colorize.SIZE_RANGE),
+            },
+            "queue": {
+                "pending": state.service.pending,
+                "capacity": state.service.limits.queue_size,
+            },
+            "survey": state.survey is not None,
+        }
+    )
+
+
+async def index(request):
+    return FileResponse(os.path.join(static_dir(), "index.html"))
+
+
+async def http_error(request, exc):
+    return error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+
+async def server_error(request, exc):
+    return error(500, f"internal error: {type(exc).__name__}")
+
+
+def create_app(service, survey=None, model_name="model"):
+    """The Starlette app.
+
+    Args:
+        service: The `ColorizeService` every request shares, or None to serve the
+            survey only.
+        survey: A `survey_routes.Survey`, or None for no survey.
+        model_name: What `/api/health` calls the model.
+    """
+    from colorization.app import survey_routes
+
+    routes = [
+        Route("/", index),
+        Route("/api/health", health),
+        Route("/api/colorize", colorize_endpoint, methods=["POST"]),
+        *survey_routes.routes(),
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+    ]
+    max_bytes = service.limits.max_bytes if service else 0
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BodyLimit, max_bytes=max_bytes + _FORM_OVERHEAD)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.service = service
+    app.state.survey = survey
+    app.state.model_name = model_name
+    return app

@@ -1,0 +1,387 @@
+'use strict';
+// The colorize page: sends each photo to POST /api/colorize (two at a time), shows a
+// progress bar per photo, then the black-and-white input and the colorized result
+// under a before/after slider, with downloads.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const SIZES = [128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 1024];
+const MAX_ACTIVE = 2; // requests in flight from this page
+const MAX_BUSY_RETRIES = 30;
+
+const app = { health: null, items: [], queue: [], active: 0, nextId: 1 };
+
+// ---- the server and the options -------------------------------------------------
+
+async function loadHealth() {
+  const status = $('#server-status');
+  try {
+    const response = await fetch('/api/health', { cache: 'no-store' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    app.health = await response.json();
+  } catch (error) {
+    status.textContent = 'server not reachable, retrying…';
+    status.className = 'server-status bad';
+    setTimeout(loadHealth, 3000);
+    return;
+  }
+  document.querySelectorAll('.survey-link').forEach((a) => { a.hidden = !app.health.survey; });
+  if (!app.health.model_loaded) {
+    status.textContent = 'survey only: no model loaded';
+    status.className = 'server-status bad';
+    $('#drop').classList.add('off');
+    $('#files').disabled = true;
+    $('#limits-hint').textContent = 'This server runs the survey only (--survey-only): it colorizes nothing.';
+    return;
+  }
+  const { options, limits } = app.health;
+  status.textContent = `model ready · ${app.health.model} · ${options.size} px`;
+  status.className = 'server-status ok';
+  const mb = limits.max_bytes / 1048576;
+  const mp = limits.max_pixels / 1e6;
+  $('#limits-hint').textContent += ` Up to ${+mb.toFixed(1)} MB and ${+mp.toFixed(1)} megapixels each.`;
+  setUpOptions(options, limits);
+}
+
+function setUpOptions(defaults, limits) {
+  const select = $('#size');
+  select.replaceChildren(new Option(`${defaults.size} px (the model's)`, ''));
+  for (const size of SIZES) {
+    if (size !== defaults.size && size >= limits.size_range[0] && size <= limits.size_range[1]) {
+      select.add(new Option(`${size} px`, String(size)));
+    }
+  }
+  for (const name of ['temperature', 'blend']) {
+    const value = defaults[name];
+    document.querySelectorAll(`.${name}-row`).forEach((el) => { el.hidden = value === null; });
+    const input = $(`#${name}`);
+    const output = $(`#${name}-value`);
+    if (value === null) continue;
+    input.value = value;
+    output.textContent = Number(value).toFixed(2);
+    input.addEventListener('input', () => { output.textContent = Number(input.value).toFixed(2); });
+  }
+  $('#reset-options').addEventListener('click', () => {
+    select.value = '';
+    for (const name of ['temperature', 'blend']) {
+      if (defaults[name] === null) continue;
+      $(`#${name}`).value = defaults[name];
+      $(`#${name}-value`).textContent = Number(defaults[name]).toFixed(2);
+    }
+    $('#compare').checked = false;
+  });
+}
+
+function currentOptions() {
+  const defaults = app.health ? app.health.options : {};
+  const fields = {};
+  if ($('#size').value) fields.size = $('#size').value;
+  for (const name of ['temperature', 'blend']) {
+    const value = Number($(`#${name}`).value);
+    if (defaults[name] != null && Math.abs(value - defaults[name]) > 1e-9) fields[name] = String(value);
+  }
+  return { fields, compare: $('#compare').checked };
+}
+
+// ---- photos -----------------------------------------------------------------------
+
+function addFiles(files) {
+  if (app.health && !app.health.model_loaded) return;
+  for (const file of files) {
+    const card = $('#card-template').content.firstElementChild.cloneNode(true);
+    const item = { id: app.nextId++, file, options: currentOptions(), card, results: {}, urls: [] };
+    $('.name', card).textContent = file.name;
+    $('.meta', card).textContent = formatBytes(file.size);
+    $('.slider', card).addEventListener('input', (event) => {
+      $('.viewer', card).style.setProperty('--pos', `${event.target.value}%`);
+    });
+    $('.retry', card).addEventListener('click', () => {
+      $('.retry', card).hidden = true;
+      card.classList.remove('failed');
+      item.started = undefined;
+      item.results = {};
+      enqueue(item);
+    });
+    $('#results').append(card);
+    app.items.push(item);
+    enqueue(item);
+  }
+  updateToolbar();
+}
+
+function enqueue(item) {
+  setCardState(item, 'waiting', 'waiting…', 0);
+  app.queue.push(item);
+  pump();
+}
+
+function pump() {
+  while (app.active < MAX_ACTIVE && app.queue.length) {
+    const item = app.queue.shift();
+    app.active += 1;
+    process(item).finally(() => {
+      app.active -= 1;
+      pump();
+      updateToolbar();
+    });
+  }
+}
+
+async function process(item) {
+  const compare = item.options.compare;
+  try {
+    const colour = await send(item, 'colorized', 0, compare ? 60 : 100);
+    item.results.colorized = colour;
+    showResult(item, colour);
+    if (compare) item.results.compare = await send(item, 'compare', 60, 100);
+    showLinks(item);
+    setCardState(item, 'done', `done in ${formatSeconds(performance.now() - item.started)}`, 100);
+  } catch (error) {
+    item.card.classList.add('failed');
+    setCardState(item, 'failed', error.message, 100);
+    $('.retry', item.card).hidden = !error.retry;
+    if (item.results.colorized) showLinks(item);
+  }
+}
+
+// One request; resolves {blob, name}, rejects with an Error whose message is the
+// server's JSON error. 503 (queue full) waits Retry-After seconds and tries again.
+async function send(item, output, from, to) {
+  item.started = item.started || performance.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendOnce(item, output, from, to);
+    } catch (error) {
+      if (!error.busy || attempt >= MAX_BUSY_RETRIES) throw error;
+      for (let left = error.retryAfter; left > 0; left--) {
+        setCardState(item, 'waiting', `server busy, trying again in ${left} s…`, from);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+}
+
+function sendOnce(item, output, from, to, report = true) {
+  const setState = report ? setCardState : () => {};
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append('file', item.file, item.file.name);
+    for (const [key, value] of Object.entries(item.options.fields)) form.append(key, value);
+    if (output !== 'colorized') form.append('output', output);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/colorize');
+    xhr.responseType = 'blob';
+    const span = to - from;
+    const what = output === 'compare' ? 'side-by-side image' : 'photo';
+    xhr.upload.onprogress = (event) => {
+      const share = event.lengthComputable ? event.loaded / event.total : 0;
+      setState(item, 'uploading', `uploading ${what}… ${Math.round(100 * share)} %`, from + 0.3 * span * share);
+    };
+    xhr.upload.onload = () => {
+      item.workStarted = performance.now();
+      setState(item, 'colorizing', output === 'grey' ? 'reading…' : 'colorizing…', from + 0.3 * span, true);
+    };
+    xhr.onprogress = (event) => {
+      if (xhr.readyState < 3 || !event.lengthComputable) return;
+      setState(item, 'receiving', 'receiving…', from + span * (0.9 + 0.1 * event.loaded / event.total));
+    };
+    xhr.onerror = () => {
+      const error = new Error('no answer from the server: is it still running?');
+      error.retry = true;
+      reject(error);
+    };
+    xhr.onload = async () => {
+      if (xhr.status === 200) {
+        resolve({ blob: xhr.response, name: outputName(item.file.name, output, xhr.response.type) });
+        return;
+      }
+      let message = `HTTP ${xhr.status}`;
+      try {
+        message = JSON.parse(await xhr.response.text()).error || message;
+      } catch (ignored) { /* not JSON: keep the status */ }
+      const error = new Error(message);
+      error.retry = xhr.status >= 500;
+      if (xhr.status === 503) {
+        error.busy = true;
+        error.retryAfter = Math.max(1, parseInt(xhr.getResponseHeader('Retry-After'), 10) || 2);
+      }
+      reject(error);
+    };
+    xhr.send(form);
+  });
+}
+
+function showResult(item, colour) {
+  const card = item.card;
+  const after = $('.after', card);
+  const before = $('.before', card);
+  const url = remember(item, URL.createObjectURL(colour.blob));
+  after.src = url;
+  // The browser shows the upload in grey; for what it cannot decode (TIFF), the
+  // server sends the grey the network saw.
+  before.onerror = async () => {
+    before.onerror = null;
+    try {
+      const grey = await sendOnce(item, 'grey', 100, 100, false);
+      before.src = remember(item, URL.createObjectURL(grey.blob));
+    } catch (error) {
+      before.hidden = true;
+    }
+  };
+  before.src = remember(item, URL.createObjectURL(item.file));
+  after.onload = () => {
+    $('.meta', card).textContent = `${after.naturalWidth} × ${after.naturalHeight} · ${formatBytes(item.file.size)}`;
+  };
+  $('.viewer', card).hidden = false;
+}
+
+function showLinks(item) {
+  const card = item.card;
+  const colour = item.results.colorized;
+  const download = $('.download', card);
+  download.href = $('.after', card).src;
+  download.download = colour.name;
+  download.textContent = `Download ${colour.name}`;
+  $('.full', card).href = $('.after', card).src;
+  if (item.results.compare) {
+    const link = $('.download-compare', card);
+    link.href = remember(item, URL.createObjectURL(item.results.compare.blob));
+    link.download = item.results.compare.name;
+    link.hidden = false;
+  }
+  $('.links', card).hidden = false;
+}
+
+function setCardState(item, name, text, percent, indeterminate = false) {
+  const card = item.card;
+  card.dataset.state = name;
+  item.stateText = text;
+  $('.state', card).textContent = text;
+  const progress = $('.progress', card);
+  progress.classList.toggle('indeterminate', indeterminate);
+  progress.setAttribute('aria-valuenow', String(Math.round(percent)));
+  $('.bar', card).style.width = `${percent}%`;
+}
+
+function tick() {
+  for (const item of app.items) {
+    if (item.card.dataset.state === 'colorizing') {
+      $('.state', item.card).textContent = `${item.stateText} ${formatSeconds(performance.now() - item.workStarted)}`;
+    }
+  }
+}
+
+// ---- the toolbar --------------------------------------------------------------------
+
+function updateToolbar() {
+  const done = app.items.filter((item) => item.card.dataset.state === 'done').length;
+  const failed = app.items.filter((item) => item.card.dataset.state === 'failed').length;
+  const total = app.items.length;
+  $('#download-all').disabled = done === 0;
+  $('#clear').disabled = done + failed === 0;
+  let text = total ? `${done} of ${total} done` : '';
+  if (failed) text += ` · ${failed} failed`;
+  $('#summary').textContent = text;
+}
+
+async function downloadAll() {
+  const button = $('#download-all');
+  button.disabled = true;
+  const label = button.textContent;
+  button.textContent = 'Making the .zip…';
+  try {
+    const taken = new Set();
+    const entries = [];
+    for (const item of app.items) {
+      for (const key of ['colorized', 'compare']) {
+        const result = item.results[key];
+        if (!result || item.card.dataset.state !== 'done') continue;
+        entries.push({ name: uniqueName(result.name, taken), blob: result.blob });
+      }
+    }
+    const zip = await Zip.build(entries);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(zip);
+    link.download = 'colorized.zip';
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  } finally {
+    button.textContent = label;
+    updateToolbar();
+  }
+}
+
+function clearFinished() {
+  app.items = app.items.filter((item) => {
+    const finished = ['done', 'failed'].includes(item.card.dataset.state);
+    if (finished) {
+      item.urls.forEach((url) => URL.revokeObjectURL(url));
+      item.card.remove();
+    }
+    return !finished;
+  });
+  updateToolbar();
+}
+
+// ---- helpers ------------------------------------------------------------------------
+
+function remember(item, url) {
+  item.urls.push(url);
+  return url;
+}
+
+function outputName(name, output, type) {
+  const stem = name.replace(/\.[^.]*$/, '') || 'photo';
+  const suffix = { colorized: '_colorized', compare: '_compare', grey: '_grey' }[output];
+  return `${stem}${suffix}${type === 'image/jpeg' ? '.jpg' : '.png'}`;
+}
+
+function uniqueName(name, taken) {
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n++) candidate = name.replace(/(\.[^.]*)?$/, ` (${n})$1`);
+  taken.add(candidate);
+  return candidate;
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1048576) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+function formatSeconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// ---- wiring -------------------------------------------------------------------------
+
+function setUpDropping() {
+  const drop = $('#drop');
+  $('#files').addEventListener('change', (event) => {
+    addFiles(event.target.files);
+    event.target.value = '';
+  });
+  for (const name of ['dragenter', 'dragover']) {
+    document.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add('hover');
+    });
+  }
+  for (const name of ['dragleave', 'drop']) {
+    document.addEventListener(name, (event) => {
+      event.preventDefault();
+      if (name === 'drop' || event.target === document.documentElement) drop.classList.remove('hover');
+    });
+  }
+  document.addEventListener('drop', (event) => {
+    const files = [...event.dataTransfer.files];
+    if (files.length) addFiles(files);
+  });
+}
+
+setUpDropping();
+$('#download-all').addEventListener('click', downloadAll);
+$('#clear').addEventListener('click', clearFinished);
+setInterval(tick, 200);
+loadHealth();

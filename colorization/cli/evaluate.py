@@ -1,0 +1,78 @@
+"""Evaluate a colorization model on real colour photos, beside the colourless baseline.
+
+    colorization-evaluate ../shared/datasets/photos/val
+    colorization-evaluate ../shared/datasets/photos/val --model runs/unet/model.keras --json val.json
+
+(`python evaluate.py ...` is the same command.) The grey input of each photo is its own
+L, so a perfect model would recover it. Prints PSNR, SSIM, ab-error AuC, a/b histogram
+intersection and colourfulness for the model and for ab = 0; --json writes the set and
+per-image figures.
+"""
+
+import os
+import sys
+
+from colorization import cli
+
+
+def parser():
+    """The command-line parser."""
+    p = cli.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", help="folder of colour photos (searched recursively)")
+    p.add_argument("--model", help="a .keras model (default: the shipped model)")
+    p.add_argument(
+        "--size", type=int, help="longer side the network sees (default: the model's)"
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        help="annealed-mean temperature of a bins model (default: the model's)",
+    )
+    p.add_argument(
+        "--blend",
+        type=float,
+        help="bins-head weight of a two-head model, 0..1 (default: the model's)",
+    )
+    p.add_argument("--limit", type=int, help="evaluate only the first N photos")
+    p.add_argument("--json", help="write every figure to this JSON file")
+    cli.add_verbose_flag(p)
+    return p
+
+
+def main(argv=None):
+    """Evaluates and prints the table; returns the exit status (2: usage, 1: a photo
+    could not be read)."""
+    try:
+        args = parser().parse_args(argv)
+    except cli.FlagError as error:
+        return cli.fail("evaluate.py", error)
+    from data_pipeline import files
+
+    paths = list(files.walk_images(args.folder))[: args.limit]
+    if not os.path.isdir(args.folder) or not paths:
+        return cli.fail("evaluate.py", f"no photos found in {args.folder!r}")
+    cli.quiet_tensorflow(args.verbose)
+    from colorization.evaluation import evaluate_paths, format_table
+    from colorization.inference import Colorizer
+
+    try:
+        colorizer = Colorizer.load(
+            args.model, size=args.size, temperature=args.temperature, blend=args.blend
+        )
+        summary = evaluate_paths(colorizer, paths)
+    except (FileNotFoundError, ValueError) as error:
+        return cli.fail("evaluate.py", error)
+    for path, reason in summary["failed"]:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    print(f"{summary['count']} photos")
+    print(format_table(summary))
+    if args.json:
+        try:
+            files.write_json(args.json, summary)
+        except OSError as error:
+            return cli.fail("evaluate.py", f"cannot write {args.json}: {error}", 1)
+    return 1 if summary["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

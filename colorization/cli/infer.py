@@ -1,0 +1,116 @@
+"""Colorize black-and-white photos: files, folders (recursively) or globs.
+
+    colorize samples/                                # -> samples_colorized/
+    colorize old_photos/ --output colorized/ --compare
+    colorize scan.tif "albums/**/*.jpg" --model runs/unet/model.keras
+    colorize photos/ --models blue.keras green.keras yellow.keras  # ensemble
+
+(`python infer.py ...` is the same command.) Without --model it uses the model shipped
+in the package. Every output keeps the full resolution of its input; inputs are never
+overwritten, a file that cannot be read, colorized or written is reported on stderr
+and skipped, and the exit status is 1 if any file failed (2 for usage errors).
+"""
+
+import sys
+
+from colorization import cli, image_io
+
+
+def parser():
+    """The command-line parser."""
+    p = cli.ArgumentParser(prog="infer.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("inputs", nargs="+", help="image files, folders or globs")
+    p.add_argument(
+        "--output", help="output folder (default: FIRST_INPUT_colorized beside it)"
+    )
+    models = p.add_mutually_exclusive_group()
+    models.add_argument("--model", help="a .keras model (default: the shipped model)")
+    models.add_argument(
+        "--models", nargs="+", help="several .keras models whose ab are averaged"
+    )
+    p.add_argument(
+        "--size", type=int, help="longer side the network sees (default: the model's)"
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        help="annealed-mean temperature of a bins model: lower is more colourful "
+        "(default: the model's)",
+    )
+    p.add_argument(
+        "--blend",
+        type=float,
+        help="weight of the colourful bins head of a two-head model, 0..1: higher is "
+        "more colourful (default: the model's)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=4,
+        help="same-size images per batch (default 4)",
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="also write gray | colorized images"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=image_io.DEFAULT_MAX_PIXELS,
+        help="refuse larger images",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli.add_verbose_flag(p)
+    return p
+
+
+def parse_args(argv):
+    """The parsed flags; `cli.FlagError` for a bad one."""
+    args = parser().parse_args(argv)
+    if args.size is not None and args.size < 8:
+        raise cli.FlagError("--size must be at least 8")
+    if args.batch_size < 1:
+        raise cli.FlagError("--batch-size must be at least 1")
+    if args.temperature is not None and not args.temperature > 0:
+        raise cli.FlagError("--temperature must be > 0")
+    if args.blend is not None and not 0.0 <= args.blend <= 1.0:
+        raise cli.FlagError("--blend must be in [0, 1]")
+    return args
+
+
+def main(argv=None):
+    """Colorizes the inputs; returns the exit status (2: usage, 1: a file failed)."""
+    try:
+        args = parse_args(argv)
+    except cli.FlagError as error:
+        return cli.fail("infer.py", error)
+    cli.quiet_tensorflow(args.verbose)
+    from colorization import batch_inference
+    from colorization.inference import Colorizer
+
+    try:
+        jobs, output = batch_inference.plan_jobs(args.inputs, args.output)
+        colorizer = Colorizer.load(
+            args.models or args.model,
+            size=args.size,
+            temperature=args.temperature,
+            blend=args.blend,
+        )
+    except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
+        return cli.fail("infer.py", error)
+    report = batch_inference.colorize_files(
+        colorizer,
+        jobs,
+        args.batch_size,
+        args.compare,
+        args.max_pixels,
+        progress=not args.quiet,
+    )
+    print(
+        f"colorized {len(report.done)} of {len(jobs)} images into {output}",
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Train a colorization model on one device or many.
+
+    colorization-train --dataset imagenet --loss l1
+    colorization-train --dataset imagenet --manual-dir ~/imagenet-tars --preset zhu-gan
+    colorization-train --preset tiny --dataset folder --data-dir DIR --workdir runs/tiny
+    colorization-train --preset studienarbeit-l2 --dataset folder --data-dir photos/train \\
+        --val-dir photos/val --batch-size 8 --mixed-precision bf16 --workdir runs/l2
+    TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]},
+                "task": {"type": "worker", "index": 0}}' \\
+        colorization-train --preset tiny --dataset cifar10 --strategy multiworker
+
+(`python train.py ...` is the same command.) Re-running a command whose workdir holds a
+checkpoint continues from it (after a crash or a SIGKILL); --resume makes a missing
+checkpoint an error. The final generator is saved as WORKDIR/model.keras; --export DIR
+also writes the SavedModel that `colorization-export` writes.
+"""
+
+import argparse
+import os
+import sys
+
+from colorization import cli
+from colorization import config as C
+from colorization.presets import PRESETS, resolve_config
+from data_pipeline.config import TFDS_ALIASES
+
+DATASETS = ("folder", "tfrecord", *TFDS_ALIASES)
+
+
+def _dataset(value):
+    if value in DATASETS or (value.startswith("tfds:") and len(value) > 5):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"invalid dataset {value!r} (choose from {', '.join(DATASETS)}, tfds:NAME)"
+    )
+
+
+def _positive(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
+
+
+def parser():
+    """The command-line parser."""
+    p = cli.ArgumentParser(
+        prog="train.py", description="Train a colorization model.", allow_abbrev=False
+    )
+    p.add_argument("--preset", default="studienarbeit-l1", choices=sorted(PRESETS))
+    p.add_argument("--dataset", type=_dataset, help="data source (default: preset's)")
+    p.add_argument("--data-dir", help="image folder, TFRecord folder or TFDS data_dir")
+    p.add_argument("--val-dir", help="validation image folder (or TFRecord folder)")
+    p.add_argument("--manual-dir", help="TFDS manual dir (ImageNet's tar files)")
+    p.add_argument("--model", help="generator name (default: the preset's)")
+    p.add_argument(
+        "--encoder-weights",
+        help="pretrained encoder weights (.weights.h5) for effnet_unet or resnet18_unet",
+    )
+    p.add_argument(
+        "--loss",
+        choices=(*C.RECON_KINDS, *C.CLASSIFICATION_KINDS),
+        help="l1, l2, huber, bins (Zhang et al.'s rebalanced classification) or "
+        "bins_l1 (both, on a two-head generator)",
+    )
+    p.add_argument("--image-size", type=_positive)
+    p.add_argument("--batch-size", type=_positive, help="global batch size")
+    p.add_argument("--epochs", type=_positive)
+    p.add_argument("--steps-per-epoch", type=_positive)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workdir", default="runs/default")
+    p.add_argument("--mixed-precision", choices=C.PRECISIONS)
+    p.add_argument("--strategy", choices=C.STRATEGIES)
+    p.add_argument("--save-every-steps", type=_positive)
+    p.add_argument("--resume", action="store_true", help="require a checkpoint")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this .keras model's weights (matched by layer name) when "
+        "the workdir has no checkpoint, e.g. the shipped model",
+    )
+    p.add_argument(
+        "--export", metavar="DIR", help="also write a SavedModel (export.py's)"
+    )
+    cli.add_verbose_flag(p)
+    return p
+
+
+def config_from_args(args, resuming=False):
+    """The ExperimentConfig the parsed flags describe (ValueError if contradictory).
+
+    Args:
+        args: The parsed flags.
+        resuming: Whether the workdir holds a checkpoint (then --init-from is unused).
+    """
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    overrides = {
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "val_dir": args.val_dir,
+        "manual_dir": args.manual_dir,
+        "model": args.model,
+        "loss": args.loss,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "mixed_precision": args.mixed_precision,
+        "strategy": args.strategy,
+        "save_every_steps": args.save_every_steps,
+        "init_from": args.init_from,
+    }
+    if (
+        args.init_from is not None
+        and not resuming
+        and not os.path.isfile(args.init_from)
+    ):
+        raise ValueError(f"--init-from: no such model file {args.init_from!r}")
+    if args.encoder_weights is not None:
+        if not os.path.isfile(args.encoder_weights):
+            raise ValueError(
+                f"--encoder-weights: no such file {args.encoder_weights!r}"
+            )
+        overrides["generator"] = {
+            "encoder_weights": os.path.abspath(args.encoder_weights)
+        }
+    return resolve_config(args.preset, overrides)
+
+
+def main(argv=None):
+    """Parses flags, trains, and returns the exit status (2: bad flags, 1: failed)."""
+    try:
+        args = parser().parse_args(argv)
+    except cli.FlagError as error:
+        return cli.fail("train.py", error)
+    cli.quiet_tensorflow(args.verbose)
+    from colorization.train_io import latest_checkpoint, paths
+
+    out = paths(args.workdir)
+    resuming = latest_checkpoint(out["last"]) is not None
+    try:
+        config = config_from_args(args, resuming)
+        if args.resume and not resuming:
+            raise ValueError(f"--resume: no checkpoint in {args.workdir}")
+        if args.export and os.path.exists(args.export):
+            raise ValueError(f"--export: {args.export!r} exists; choose another folder")
+    except ValueError as error:
+        return cli.fail("train.py", error)
+    from colorization.training import TrainingDiverged, train
+
+    try:
+        metrics = train(config, args.workdir, resume=args.resume)
+    except (TrainingDiverged, ValueError) as error:
+        return cli.fail("train.py", error, status=1)
+    print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    if args.export and os.path.isfile(out["model"]):  # only the chief writes it
+        from colorization.export import export_saved_model
+        from colorization.inference import Colorizer
+
+        written = export_saved_model(Colorizer.load(out["model"]), args.export)
+        print(f"wrote SavedModel to {written}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The naturalness survey's results from its database, as on /survey/results.
+
+    python -m colorization.survey_report survey.sqlite3
+    python -m colorization.survey_report survey.sqlite3 --csv > results.csv
+
+Per source: the answers, how many said "natural", their share with a 95 % Wilson
+score interval, and the participants. Reads the database only (it may be in use by a
+running app); needs neither TensorFlow nor the web stack.
+"""
+
+import contextlib
+import os
+import sqlite3
+import sys
+
+from colorization import cli
+from colorization.app import results as results_lib
+from colorization.app import survey
+
+PROG = "python -m colorization.survey_report"
+_HEADER = (
+    "source",
+    "votes",
+    "natural",
+    "share natural",
+    "95 % interval",
+    "participants",
+)
+
+
+def table(results, participants):
+    """The results as aligned text lines."""
+    rows = [_HEADER] + [
+        (
+            row.source,
+            str(row.votes),
+            str(row.natural),
+            results_lib.percent(row.share),
+            results_lib.interval_text(row.interval),
+            str(row.participants),
+        )
+        for row in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths))
+        )
+        for row in rows
+    ]
+    votes = sum(row.votes for row in results)
+    lines.append(results_lib.totals_text(votes, participants))
+    return lines
+
+
+def read(path):
+    """(results, participants) of a survey database, opened read-only.
+
+    Raises:
+        survey.SurveyError: no such file, or not a survey database.
+    """
+    if not os.path.isfile(path):
+        raise survey.SurveyError(f"no such file: {path!r}")
+    uri = "file:" + os.path.abspath(path).replace("?", "%3f") + "?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            return results_lib.read_results(db), results_lib.total_participants(db)
+    except sqlite3.Error as error:
+        raise survey.SurveyError(
+            f"{path!r} is not a survey database: {error}"
+        ) from None
+
+
+def main(argv=None):
+    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("db", help="the survey's SQLite file (--survey-db of the app)")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    try:
+        args = p.parse_args(argv)
+        results, participants = read(args.db)
+    except (cli.FlagError, survey.SurveyError) as error:
+        return cli.fail(PROG, error)
+    if args.csv:
+        sys.stdout.write(results_lib.results_csv(results))
+    else:
+        print("\n".join(table(results, participants)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""The web app's colorize API with Starlette's test client: every endpoint, every kind
+of bad upload, the options, the bounded queue and work off the event loop (tiny models;
+the shipped model is in the browser test and the load benchmark)."""
+
+import concurrent.futures
+import io
+import re
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from colorization.app import __main__ as app_main
+from colorization.app import colorize, server, survey_routes
+from colorization.app.colorize import ColorizeService, Limits, ModelRunner
+from colorization.inference import Colorizer
+from colorization.models import ModelConfig, build_generator
+from tests.conftest import encode, huge_png_header, photo
+from tests.inference_helpers import constant_ab_model
+
+
+@pytest.fixture(scope="module")
+def constant():
+    """A colorizer painting one known colour (no bins head, one head)."""
+    return Colorizer([constant_ab_model(0.25, -0.3)], size=32)
+
+
+@pytest.fixture(scope="module")
+def dual():
+    """A tiny two-head model: it has a temperature and a blend."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = build_generator(
+        ModelConfig(name="unet", head="dual", base_filters=4, depth=2, dropout=0.0)
+    )
+    conv = model.get_layer("ab_conv")  # a trained L1 head is not zero
+    conv.set_weights([np.full(w.shape, 0.3, np.float32) for w in conv.get_weights()])
+    return Colorizer([model], size=32)
+
+
+def client_for(runner, **limits):
+    app = server.create_app(ColorizeService(runner, Limits(**limits)), model_name="t")
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def client(constant):
+    with client_for(ModelRunner(constant), max_bytes=200_000) as c:
+        yield c
+
+
+def post(client, data, name="photo.png", **fields):
+    return client.post(
+        "/api/colorize",
+        files={"file": (name, data, "application/octet-stream")},
+        data={k: str(v) for k, v in fields.items()},
+    )
+
+
+def decode(response):
+    image = Image.open(io.BytesIO(response.content))
+    image.load()
+    return image
+
+
+def colourfulness(rgb):
+    rgb = np.asarray(rgb, np.int16)[..., :3]
+    return float(np.mean(rgb.max(-1) - rgb.min(-1)))
+
+
+def grey(size=(48, 32)):
+    return photo("astronaut", size).mean(-1).astype(np.uint8)
+
+
+def test_health_says_the_model_is_loaded(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["model_loaded"] is True
+    assert body["options"] == {"size": 32, "temperature": None, "blend": None}
+    assert body["queue"] == {"pending": 0, "capacity": 16}
+    assert body["limits"]["max_bytes"] == 200_000 and body["survey"] is False
+
+
+def test_the_page_and_its_static_files_need_no_network(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert {"/static/app.js", "/static/zip.js", "/static/style.css"} <= set(assets)
+    for path in assets + ["/static/survey.js", "/static/survey.html"]:
+        asset = client.get(path)
+        assert asset.status_code == 200, path
+        # Nothing from a CDN: the page must work offline (an SVG's xmlns is a name).
+        text = re.sub(r'xmlns="[^"]*"', "", asset.text)
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text), path
+
+
+INPUT_KINDS = [
+    ("grey.png", encode(grey(), "PNG"), (48, 32), "image/png"),
+    ("grey.jpg", encode(grey(), "JPEG", quality=90), (48, 32), "image/jpeg"),
+    ("colour.jpeg", encode(photo("coffee", (40, 30)), "JPEG"), (40, 30), "image/jpeg"),
+    ("scan.tif", encode(photo("chelsea", (36, 28)), "TIFF"), (36, 28), "image/png"),
+    ("a.webp", encode(grey((30, 20)), "WEBP", lossless=True), (30, 20), "image/png"),
+    ("a.bmp", encode(grey((22, 34)), "BMP"), (22, 34), "image/png"),
+    ("16bit.png", encode(Image.fromarray(grey().astype(np.uint16) * 257), "PNG"), (48, 32), "image/png"),
+    ("tiny.png", encode(np.full((8, 8), 90, np.uint8), "PNG"), (8, 8), "image/png"),
+    ("long.png", encode(np.full((4, 900), 90, np.uint8), "PNG"), (900, 4), "image/png"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,data,size,media_type", INPUT_KINDS, ids=[row[0] for row in INPUT_KINDS]
+)
+def test_every_input_kind_comes_back_colour_at_its_size(
+    client, name, data, size, media_type
+):
+    response = post(client, data, name)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == media_type
+    stem = name.rsplit(".", 1)[0]
+    extension = ".jpg" if media_type == "image/jpeg" else ".png"
+    assert (
+        f'filename="{stem}_colorized{extension}"'
+        in (response.headers["content-disposition"])
+    )
+    image = decode(response)
+    assert image.size == size and image.mode == "RGB"
+    assert colourfulness(image) > 20  # the constant model's colour, not grey
+
+
+def test_alpha_is_kept_and_exif_orientation_applied(client):
+    alpha = np.tile(np.arange(48, dtype=np.uint8) * 5, (32, 1))
+    rgba = np.dstack([photo("coffee", (48, 32)), alpha])
+    image = decode(post(client, encode(rgba, "PNG"), "logo.png"))
+    assert image.mode == "RGBA" and image.size == (48, 32)
+    np.testing.assert_array_equal(np.asarray(image)[..., 3], rgba[..., 3])
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: shown 32 wide, 48 high
+    rotated = encode(Image.fromarray(grey()), "JPEG", exif=exif.tobytes())
+    assert decode(post(client, rotated, "phone.jpg")).size == (32, 48)
+
+
+def _multipart(fields):
+    boundary = "b0undary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{name}.png"\r\nContent-Type: image/png\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in fields
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+GOOD = encode(grey(), "JPEG", quality=90)
+BAD_UPLOADS = {
+    "not an image": (lambda c: post(c, b"hello\n" * 50, "notes.jpg"), 422, "not an image"),
+    "truncated": (lambda c: post(c, GOOD[: len(GOOD) // 3], "cut.jpg"), 422, "truncated"),
+    "empty": (lambda c: post(c, b"", "empty.png"), 400, "empty file"),
+    "too many pixels": (lambda c: post(c, huge_png_header(), "bomb.png"), 422, "over the limit"),
+    "too many bytes": (lambda c: post(c, bytes(250_000), "big.png"), 413, "limit of"),
+    "body far too large": (lambda c: post(c, bytes(2_000_000), "huge.png"), 413, "limit of"),
+    "no file": (lambda c: c.post("/api/colorize", data={"size": "64"}, files={"x": ("a", b"1")}), 400, "field 'file'"),
+    "text in the file field": (lambda c: c.post("/api/colorize", data={"file": "abc"}, files={"x": ("a", b"1")}), 400, "field 'file'"),
+    "two files": (lambda c: c.post("/api/colorize", content=_multipart([("file", GOOD), ("file", GOOD)])[0], headers=_multipart([])[1]), 400, "files"),
+    "not multipart": (lambda c: c.post("/api/colorize", content=GOOD, headers={"content-type": "image/jpeg"}), 415, "multipart"),
+    "broken multipart": (lambda c: c.post("/api/colorize", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data"}), 400, ""),
+    "unknown field": (lambda c: post(c, GOOD, sise="64"), 400, "unknown form field 'sise'"),
+    "size not a number": (lambda c: post(c, GOOD, size="big"), 400, "size must be an integer"),
+    "size too small": (lambda c: post(c, GOOD, size=4), 400, "from 16 to 1024"),
+    "bad output": (lambda c: post(c, GOOD, output="sepia"), 400, "output must be one of"),
+    "temperature without bins": (lambda c: post(c, GOOD, temperature=0.2), 400, "no bins head"),
+    "blend without two heads": (lambda c: post(c, GOOD, blend=0.2), 400, "one head"),
+    "wrong method": (lambda c: c.get("/api/colorize"), 405, ""),
+    "unknown route": (lambda c: c.get("/api/nothing"), 404, ""),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_bad_requests_get_one_json_error_and_the_server_keeps_serving(client, case):
+    send, status, words = BAD_UPLOADS[case]
+    response = send(client)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    message = response.json()["error"]
+    assert isinstance(message, str) and words in message and "\n" not in message
+    assert post(client, GOOD, "after.jpg").status_code == 200
+    assert client.app.state.service.pending == 0
+
+
+def test_an_upload_over_the_limit_without_content_length_is_refused(client):
+    body, headers = _multipart([("file", bytes(400_000))])
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    response = client.post("/api/colorize", content=chunks, headers=headers)
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+    assert client.get("/api/health").status_code == 200
+
+
+def test_options_size_temperature_blend_and_outputs(dual):
+    data = encode(photo("astronaut", (64, 48)), "PNG")
+    with client_for(ModelRunner(dual)) as client:
+        options = client.get("/api/health").json()["options"]
+        assert options["size"] == 32 and options["blend"] == 0.5
+        assert options["temperature"] == pytest.approx(0.38)
+
+        def colorized(**fields):
+            response = post(client, data, **fields)
+            assert response.status_code == 200, response.text
+            return np.asarray(decode(response))
+
+        default = colorized()
+        for fields in ({"temperature": 0.1}, {"blend": 1.0}, {"size": 64}):
+            changed = colorized(**fields)
+            assert changed.shape == default.shape
+            assert np.abs(changed.astype(int) - default).max() > 2, fields
+            # The option applied to that request only; the shared model is as it was.
+            np.testing.assert_array_equal(colorized(), default)
+        compare = colorized(output="compare")
+        grey_half = colorized(output="grey")
+        assert compare.shape == (48, 128, 3)
+        np.testing.assert_array_equal(compare[:, :64], grey_half)
+        np.testing.assert_array_equal(compare[:, 64:], default)
+        assert np.ptp(grey_half.astype(int), axis=-1).max() <= 1  # no colour
+
+
+class BlockingRunner:
+    """A stand-in model that waits until released, to hold jobs in the queue."""
+
+    def __init__(self, error=None):
+        self.release = threading.Event()
+        self.error = error
+
+    def describe(self):
+        return {"size": 32, "temperature": None, "blend": None}
+
+    def check(self, options):
+        pass
+
+    def colorize(self, rgb, options):
+        if self.error is not None:
+            raise self.error
+        assert self.release.wait(60)
+        return np.full(np.shape(rgb), 100, np.uint8)
+
+
+def _wait_for(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_work_is_off_the_loop():
+    runner = BlockingRunner()
+    with client_for(runner, queue_size=2) as client:
+        service = client.app.state.service
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(post, client, GOOD, f"{i}.jpg") for i in range(2)]
+            _wait_for(lambda: service.pending == 2)
+            # Both jobs are running or waiting on their threads; the loop still answers.
+            health = client.get("/api/health")
+            assert health.status_code == 200
+            assert health.json()["queue"] == {"pending": 2, "capacity": 2}
+            assert client.get("/").status_code == 200
+            busy = post(client, GOOD, "third.jpg")
+            assert busy.status_code == 503
+            assert int(busy.headers["retry-after"]) >= 1
+            assert "busy" in busy.json()["error"]
+            runner.release.set()
+            for future in held:
+                response = future.result(timeout=60)
+                assert response.status_code == 200
+                assert decode(response).size == (48, 32)
+        assert service.pending == 0
+        assert post(client, GOOD).status_code == 200
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("boom")])
+def test_a_failing_model_gives_a_json_5xx_and_the_server_goes_on(constant, error):
+    import tensorflow as tf
+
+    if isinstance(error, RuntimeError):
+        error = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")
+    with client_for(BlockingRunner(error)) as client:
+        response = post(client, GOOD)
+        assert response.status_code == 500 and "cannot colorize" in response.text
+        assert client.app.state.service.pending == 0
+        client.app.state.service.runner = ModelRunner(constant)
+        assert post(client, GOOD).status_code == 200
+
+
+def test_model_runner_keeps_a_bounded_set_of_traced_variants(constant, monkeypatch):
+    monkeypatch.setattr(colorize, "_VARIANTS", 1)
+    runner = ModelRunner(constant)
+    rgb = photo("astronaut", (24, 16))
+    for size in (16, 24, 16):
+        assert runner.colorize(rgb, colorize.Options(size=size)).shape == (16, 24, 3)
+        assert list(runner._variants) == [(size, None, None)]
+
+
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["--port", "70000"], "--port"),
+        (["--queue-size", "0"], "--queue-size"),
+        (["--blend", "2"], "--blend"),
+        (["--survey-only"], "--survey-images"),
+        (["--survey-images", "/no/such/folder"], "does not exist"),
+        (["--model", "/no/such/model.keras", "--port", "0"], "does not exist"),
+        (["--bogus"], "unrecognized"),
+    ],
+)
+def test_command_line_errors_are_one_line(argv, words, capsys):
+    assert app_main.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("colorization-app: error:") and words in err[-1]
+
+
+def test_the_port_in_use_is_a_one_line_error(capsys):
+    with app_main.listen("127.0.0.1", 0) as taken:
+        port = taken.getsockname()[1]
+        assert app_main.main(["--port", str(port)]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_without_a_survey_or_a_model_the_routes_say_so(client, tmp_path):
+    assert client.get("/survey").status_code == 404
+    for path in ("/api/survey/next", "/survey/results", "/survey/results.csv"):
+        response = client.get(path)
+        assert (
+            response.status_code == 404
+            and "--survey-images" in response.json()["error"]
+        )
+    assert client.post("/api/survey/vote", json={}).status_code == 404
+
+    from tests.test_app_survey import make_survey_folder
+
+    folder = make_survey_folder(tmp_path / "set")
+    survey = survey_routes.Survey.open(str(folder), str(tmp_path / "votes.sqlite3"))
+    with TestClient(server.create_app(None, survey)) as survey_only:
+        health = survey_only.get("/api/health").json()
+        assert health == {"status": "ok", "model_loaded": False, "survey": True}
+        refused = post(survey_only, GOOD)
+        assert refused.status_code == 503 and "survey only" in refused.json()["error"]
+        assert "retry-after" not in refused.headers
+        assert survey_only.get("/survey").status_code == 200

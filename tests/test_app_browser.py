@@ -1,0 +1,347 @@
+"""The web app in a real browser: Debian's headless Chromium, driven by Selenium, against
+`python -m colorization.app` with the shipped model and a survey built by
+`python -m colorization.app.survey_set`.
+
+Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder); the README's
+docs/app.png is the `app.png` of a run.
+"""
+
+import contextlib
+import io
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorization.app import results
+from tests.conftest import encode, photo
+from tests.train_data import REPO
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = os.path.join(REPO, "samples", "rocket.jpg")  # 640 x 427, black and white
+SURVEY_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "retina")
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app on a free port of 127.0.0.1 with a 12-scene survey; (url, db path)."""
+    root = tmp_path_factory.mktemp("app")
+    colour = root / "colour"
+    colour.mkdir()
+    for name in SURVEY_PHOTOS:  # two scenes from each photo: its halves
+        image = photo(name)
+        half = image.shape[1] // 2
+        for side, part in (("left", image[:, :half]), ("right", image[:, half:])):
+            (colour / f"{name}_{side}.png").write_bytes(encode(part, "PNG"))
+    built = _run(
+        "-m", "colorization.app.survey_set", str(colour), str(root / "set"),
+        "--count", "12", "--max-side", "320", timeout=900,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    port = _free_port()
+    db = str(root / "votes.sqlite3")
+    log = open(root / "server.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colorization.app", "--port", str(port)]
+        + ["--survey-images", str(root / "set"), "--survey-db", db],
+        cwd=REPO,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while True:
+        assert process.poll() is None, open(root / "server.log").read()
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/api/health").status_code == 200:
+                break
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.2)
+    try:
+        yield url, db
+    finally:
+        process.terminate()
+        process.wait(60)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        pytest.fail(
+            "needs Debian's chromium and chromium-driver (.ci/run installs them)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,1120")
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads)}
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = os.environ.get("APP_SCREENSHOTS") or str(tmp_path_factory.mktemp("shots"))
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def wait_for(condition, seconds=180, what="the page"):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+# Mean chroma (max - min channel) of an <img>, read back through a canvas.
+CHROMA = """
+const img = arguments[0];
+const canvas = document.createElement('canvas');
+canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+const context = canvas.getContext('2d');
+context.drawImage(img, 0, 0);
+const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+let sum = 0;
+for (let i = 0; i < data.length; i += 4) {
+  sum += Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]);
+}
+return sum / (data.length / 4);
+"""
+
+
+def card(browser, name):
+    from selenium.webdriver.common.by import By
+
+    for element in browser.find_elements(By.CSS_SELECTOR, ".card"):
+        if element.find_element(By.CSS_SELECTOR, ".name").text == name:
+            return element
+    return None
+
+
+def test_colorize_page_uploads_shows_colour_and_downloads(
+    served, browser, downloads, shots, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, _ = served
+    browser.get(url + "/")
+    wait_for(
+        lambda: (
+            "ok" in browser.find_element(By.ID, "server-status").get_attribute("class")
+        )
+    )
+    tiff = tmp_path / "cat scan.tif"  # the browser cannot show TIFF: the server's grey
+    tiff.write_bytes(encode(photo("chelsea", (300, 200)), "TIFF"))
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo\n" * 40)
+    paths = [SAMPLE, str(tiff), str(bad)]
+    browser.find_element(By.ID, "files").send_keys("\n".join(paths))
+    names = ["rocket.jpg", "cat scan.tif", "notes.jpg"]
+    wait_for(
+        lambda: all(
+            card(browser, n) and card(browser, n).get_attribute("data-state") in ("done", "failed")
+            for n in names
+        ),
+        what="the results",
+    )  # fmt: skip
+
+    rocket = card(browser, "rocket.jpg")
+    assert rocket.get_attribute("data-state") == "done"
+    after = rocket.find_element(By.CSS_SELECTOR, "img.after")
+    size = browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", after)  # fmt: skip
+    assert size == list(Image.open(SAMPLE).size) == [640, 427]
+    assert "640 × 427" in rocket.find_element(By.CSS_SELECTOR, ".meta").text
+    shown = after.size  # the page shows it whole, at its own aspect ratio
+    assert abs(shown["width"] / shown["height"] - 640 / 427) < 0.01
+    assert browser.execute_script(CHROMA, after) > 8  # colour, not grey
+    slider = rocket.find_element(By.CSS_SELECTOR, ".slider")
+    browser.execute_script(
+        "arguments[0].value = 30; arguments[0].dispatchEvent(new Event('input'))",
+        slider,
+    )
+    viewer = rocket.find_element(By.CSS_SELECTOR, ".viewer")
+    assert browser.execute_script("return arguments[0].style.getPropertyValue('--pos')", viewer) == "30%"  # fmt: skip
+
+    scan = card(browser, "cat scan.tif")
+    assert scan.get_attribute("data-state") == "done"
+    before = scan.find_element(By.CSS_SELECTOR, "img.before")
+    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", before) == 300)  # fmt: skip
+    assert browser.execute_script(CHROMA, before) < 1.5  # the grey the network saw
+    assert browser.execute_script(CHROMA, scan.find_element(By.CSS_SELECTOR, "img.after")) > 3  # fmt: skip
+
+    failed = card(browser, "notes.jpg")
+    assert failed.get_attribute("data-state") == "failed"
+    assert "not an image" in failed.find_element(By.CSS_SELECTOR, ".state").text
+    assert "2 of 3 done · 1 failed" in browser.find_element(By.ID, "summary").text
+
+    browser.execute_script(
+        "arguments[0].value = 50; arguments[0].dispatchEvent(new Event('input')); scrollTo(0, 0)",
+        slider,
+    )  # fmt: skip
+    browser.save_screenshot(os.path.join(shots, "app.png"))
+
+    # The options apply to the photos added after them: size, blend and --compare.
+    browser.find_element(By.CSS_SELECTOR, "#options summary").click()
+    Select(browser.find_element(By.ID, "size")).select_by_value("320")
+    browser.execute_script(
+        "const blend = document.getElementById('blend'); blend.value = 0.8;"
+        "blend.dispatchEvent(new Event('input'))"
+    )
+    browser.find_element(By.ID, "compare").click()
+    chelsea = os.path.join(REPO, "samples", "chelsea.jpg")  # 451 x 300
+    browser.find_element(By.ID, "files").send_keys(chelsea)
+    wait_for(lambda: card(browser, "chelsea.jpg").get_attribute("data-state") == "done")
+    link = card(browser, "chelsea.jpg").find_element(
+        By.CSS_SELECTOR, ".download-compare"
+    )
+    assert (
+        link.is_displayed() and link.get_attribute("download") == "chelsea_compare.jpg"
+    )
+
+    browser.find_element(By.ID, "download-all").click()
+    archive = downloads / "colorized.zip"
+    wait_for(lambda: archive.exists() and not list(downloads.glob("*.crdownload")), 60)
+    with zipfile.ZipFile(archive) as zipped:
+        assert zipped.testzip() is None
+        assert sorted(zipped.namelist()) == [
+            "cat scan_colorized.png",
+            "chelsea_colorized.jpg",
+            "chelsea_compare.jpg",
+            "rocket_colorized.jpg",
+        ]
+        entries = {name: zipped.read(name) for name in zipped.namelist()}
+
+    def direct(path, **fields):
+        with open(path, "rb") as f:
+            answer = httpx.post(
+                url + "/api/colorize",
+                files={"file": (os.path.basename(path), f)},
+                data=fields,
+                timeout=120,
+            )
+        assert answer.status_code == 200, answer.text
+        return answer.content
+
+    # What the page shows is what the API gives for the same options.
+    assert entries["rocket_colorized.jpg"] == direct(SAMPLE)
+    options = {"size": "320", "blend": "0.8"}
+    assert entries["chelsea_colorized.jpg"] == direct(chelsea, **options)
+    assert entries["chelsea_compare.jpg"] == direct(
+        chelsea, output="compare", **options
+    )
+    assert entries["chelsea_colorized.jpg"] != direct(chelsea)
+    assert Image.open(io.BytesIO(entries["rocket_colorized.jpg"])).size == (640, 427)
+    assert Image.open(io.BytesIO(entries["chelsea_compare.jpg"])).size == (902, 300)
+
+    severe = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "status of 422" not in entry["message"]
+    ]
+    assert not severe
+
+
+def test_ten_survey_answers_and_the_results_page_match_the_database(
+    served, browser, shots
+):
+    from selenium.webdriver.common.by import By
+
+    url, db_path = served
+    browser.get(url + "/survey")
+    answers = []
+    for i in range(10):
+        wait_for(
+            lambda: browser.find_element(By.ID, "yes").is_enabled(), what="a photo"
+        )
+        progress = browser.find_element(By.ID, "progress").text
+        assert progress == f"photo {i + 1} of 12"
+        image = browser.find_element(By.ID, "photo")
+        assert browser.execute_script("return arguments[0].naturalWidth", image) > 0
+        if i == 0:
+            browser.save_screenshot(os.path.join(shots, "survey.png"))
+        natural = i % 3 != 1
+        if i % 2:  # half by keyboard, half by clicking
+            browser.find_element(By.TAG_NAME, "body").send_keys("y" if natural else "n")
+        else:
+            browser.find_element(By.ID, "yes" if natural else "no").click()
+        answers.append(int(natural))
+        following = f"photo {i + 2} of 12"
+        wait_for(
+            lambda following=following, last=i == 9: (
+                last or browser.find_element(By.ID, "progress").text == following
+            ),
+            what="the next photo",
+        )
+
+    def stored():
+        with contextlib.closing(sqlite3.connect(db_path)) as db:
+            return db.execute("SELECT natural FROM votes ORDER BY id").fetchall()
+
+    wait_for(lambda: len(stored()) == 10, 30, "the votes")
+    assert [n for (n,) in stored()] == answers
+    browser.get(url + "/survey/results")
+    browser.save_screenshot(os.path.join(shots, "results.png"))
+    shown = {
+        row.get_attribute("data-source"): [
+            td.text for td in row.find_elements(By.TAG_NAME, "td")
+        ]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
+    }
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        expected = db.execute(
+            "SELECT source, COUNT(*), SUM(natural), COUNT(DISTINCT participant) "
+            "FROM votes GROUP BY source"
+        ).fetchall()
+    assert set(shown) == {"real", "default"}
+    for source, votes, natural, people in expected:
+        share = results.percent(natural / votes)
+        interval = results.interval_text(results.wilson_interval(natural, votes))
+        assert shown[source] == [source, str(votes), str(natural), share, interval, "1"]
+        assert people == 1
+    assert sum(votes for _, votes, _, _ in expected) == 10
+    assert (
+        "10 answers from 1 participant." in browser.find_element(By.ID, "totals").text
+    )
+    assert np.abs(5 - np.array([v for _, v, _, _ in expected])).max() <= 1  # balanced
