@@ -9,6 +9,8 @@ import pytest
 
 from tests.train_data import REPO
 
+pytestmark = pytest.mark.slow  # each runs a benchmark script for real
+
 
 @pytest.mark.parametrize("preset", ["tiny", "cpu-unet-bins"])
 def test_train_step_benchmark_prints_its_figures(preset):

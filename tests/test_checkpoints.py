@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 import train
 from colorization import checkpoints
@@ -39,6 +40,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
     assert ".keras" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_blend_and_size_of_a_two_head_model(tmp_path):
     from colorization.inference import Colorizer
 

@@ -3,6 +3,8 @@
 import importlib.util
 import os
 
+import pytest
+
 from colorization.training import train
 from tests.train_data import REPO, tiny_config, write_photos
 
@@ -15,6 +17,7 @@ def _script():
     return module
 
 
+@pytest.mark.slow
 def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
     photos = write_photos(tmp_path / "photos", copies=1)
     config = tiny_config(photos)

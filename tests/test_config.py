@@ -55,6 +55,15 @@ def photos(tmp_path_factory):
     return write_photos(tmp_path_factory.mktemp("photos"), copies=1)
 
 
+def _slow_but(keep, names):
+    """Parameters for each name; all but `keep` are marked slow (the default run keeps
+    one representative, `pytest -m slow` runs the rest)."""
+    return [
+        name if name == keep else pytest.param(name, marks=pytest.mark.slow)
+        for name in names
+    ]
+
+
 def test_presets_cover_the_seed_systems():
     assert set(PRESETS) == set(TINY_MODELS)
 
@@ -105,7 +114,7 @@ def tiny_overrides(preset, photos):
     return overrides
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", _slow_but("tiny", sorted(PRESETS)))
 def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
     config = resolve_config(preset, tiny_overrides(preset, photos))
     metrics = train(config, str(tmp_path / "run"))
@@ -117,7 +126,9 @@ def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
         assert 0.0 <= metrics["d_acc_real"] <= 1.0
 
 
-@pytest.mark.parametrize("preset", ["tiny", "cpu-unet-bins", "cpu-unet-gan"])
+@pytest.mark.parametrize(
+    "preset", _slow_but("tiny", ["tiny", "cpu-unet-bins", "cpu-unet-gan"])
+)
 def test_a_nan_stops_training_with_one_line(preset, photos, tmp_path, monkeypatch):
     def build_nan_generator(model_config):
         generator = build_generator(model_config)

@@ -49,6 +49,7 @@ def _stop_after_checkpoint(monkeypatch, number):
     monkeypatch.setattr(train_io, "save_checkpoint", save_then_die)
 
 
+@pytest.mark.slow
 def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(
     photos, tmp_path, monkeypatch, capsys
 ):

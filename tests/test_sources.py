@@ -79,7 +79,7 @@ def test_tfrecord_writer_writes_complete_shards(shards):
     assert [f.rsplit("/", 1)[1] for f in files] == [
         f"images-0000{i}-of-00003.tfrecord" for i in range(3)
     ]
-    assert not list(shards.glob("*.incomplete"))
+    assert not list(shards.glob(".*partial*"))  # no temporary shard left
 
 
 def test_tfrecord_round_trip_matches_the_folder(photo_dir, shards):

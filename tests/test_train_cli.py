@@ -68,6 +68,7 @@ def test_flags_reach_the_config(photos):
     assert config.val_data.data_dir == photos and config.val_data.augment == "none"
 
 
+@pytest.mark.slow
 def test_export_flag_writes_the_saved_model(photos, tmp_path):
     workdir, exported = tmp_path / "run", tmp_path / "exported"
     flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]

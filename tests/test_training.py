@@ -131,6 +131,7 @@ def test_nan_loss_stops_and_keeps_checkpoints(photos, tmp_path, monkeypatch):
     assert not (workdir / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_sigkill_then_same_command_resumes(photos, tmp_path):
     workdir = tmp_path / "run"
     command = [
@@ -183,6 +184,7 @@ def test_sigkill_then_same_command_resumes(photos, tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
 
 
+@pytest.mark.slow
 def test_fp16_trains_with_loss_scaling(photos, tmp_path):
     result = fit(tiny_config(photos, mixed_precision="fp16"), str(tmp_path / "run"))
     assert np.isfinite(result.metrics["loss"]) and np.isfinite(result.metrics["val_l1"])

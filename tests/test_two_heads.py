@@ -133,6 +133,7 @@ def test_bins_l1_goes_with_the_dual_head_only(tmp_path):
         LossConfig(recon="bins_l1", l1_weight=-1.0)
 
 
+@pytest.mark.slow
 def test_train_with_bins_l1_logs_validation_scores(tmp_path):
     photos = write_photos(tmp_path / "photos", copies=2)
     config = tiny_config(photos, loss="bins_l1", steps_per_epoch=3, epochs=2)
@@ -248,6 +249,7 @@ def test_score_batches_of_a_perfect_and_a_colourless_model():
     assert grey["colourfulness_ratio"] < 0.05 and grey["hist_a"] < 0.5
 
 
+@pytest.mark.slow
 def test_default_preset_trains_at_several_scales(tmp_path):
     photos = write_photos(tmp_path / "photos", copies=2)
     config = resolve_config(
@@ -315,6 +317,7 @@ def test_blend_flags_of_infer_and_evaluate(tmp_path, capsys):
     assert len(list(out.iterdir())) == 4
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_the_time_counters_resumes(tmp_path):
     from colorization import train_io, training
     from colorization.distribute import make_strategy
