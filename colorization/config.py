@@ -338,6 +338,7 @@ def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | N
         "seed": data.seed,
         "scales": None,
         "degrade": 0.0,
+        "file_list": None,  # the list names training files, not validation ones
     }
     if val_dir:
         source = "tfrecord" if data.source == "tfrecord" else "folder"

@@ -255,6 +255,7 @@ OVERRIDE_KEYS = (
     "scales",
     "dataset",
     "data_dir",
+    "file_list",
     "val_dir",
     "manual_dir",
     "generator",
@@ -270,8 +271,9 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
         preset: A key of `PRESETS`.
         overrides: Keys of `OVERRIDE_KEYS`; None values are ignored. "model" names
             the generator (its other fields reset to that model's defaults),
-            "loss" the reconstruction loss, "dataset" the data source; "generator"
-            and "discriminator" are dicts of ModelConfig fields.
+            "loss" the reconstruction loss, "dataset" the data source, "file_list"
+            the list of training files under "data_dir"; "generator" and
+            "discriminator" are dicts of ModelConfig fields.
 
     Returns:
         The ExperimentConfig.
@@ -296,6 +298,7 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
         ("data_dir", "data_dir"),
         ("manual_dir", "manual_dir"),
         ("image_size", "image_size"),
+        ("file_list", "file_list"),
     ):
         if key in given:
             data[field] = given[key]

@@ -73,6 +73,10 @@ class DataConfig:
         degrade: chance that a training example's L is degraded as an old scan
             (`data_pipeline.degrade`: fading, uneven exposure, blur, grain, JPEG);
             the ab target stays clean. 0: never.
+        file_list: a text file naming the images to use, one path relative to
+            `data_dir` a line (blank lines and "#" comments ignored), as
+            `python -m data_pipeline.subsets` writes them; only with the folder
+            source. None: every image under `data_dir`.
     """
 
     source: str = "folder"
@@ -94,12 +98,17 @@ class DataConfig:
     jit_lab: bool = True
     scales: list | None = None
     degrade: float = 0.0
+    file_list: str | None = None
 
     def __post_init__(self):
         if self.source not in ("folder", "tfrecord"):
             tfds_name(self.source)  # raises DataSourceError on unknown names
         if self.source in ("folder", "tfrecord") and not self.data_dir:
             raise DataSourceError(f"the {self.source} source needs a data_dir")
+        if self.file_list is not None and self.source != "folder":
+            raise DataSourceError(
+                f"a file list works only with the folder source, not {self.source!r}"
+            )
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment {self.augment!r} is not one of {AUGMENTATIONS}")
         if self.resize_method not in RESIZE_METHODS:

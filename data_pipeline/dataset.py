@@ -103,7 +103,9 @@ def _examples_from_source(config, input_context, training, passes):
     global seed (which training sets).
     """
     if config.source == "folder":
-        dataset, count, has_tiff = sources.folder_source(config.data_dir, input_context)
+        dataset, count, has_tiff = sources.folder_source(
+            config.data_dir, input_context, config.file_list
+        )
         if training:
             dataset = _permuted_passes(dataset, count, config.seed, passes)
         else:

@@ -37,6 +37,45 @@ def list_image_files(directory):
     return paths
 
 
+def read_file_list(list_path, directory):
+    """Paths of the images a file list names, in its order.
+
+    Each line is a path relative to `directory` (as `data_pipeline.subsets` writes
+    them); blank lines and lines starting with "#" are ignored.
+
+    Raises:
+        DataSourceError: naming the list and the line, for a missing file, a file
+            that is not an image, or a path outside `directory` (absolute or "..").
+    """
+    if not os.path.isdir(directory):
+        raise DataSourceError(
+            f"image folder {directory!r} does not exist or is not a folder"
+        )
+    try:
+        with open(list_path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataSourceError(f"cannot read file list {list_path!r}: {error}") from None
+    paths = []
+    for number, line in enumerate(lines, start=1):
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        where = f"file list {list_path!r}, line {number}"
+        normal = os.path.normpath(name)  # lexical: linked folders stay allowed
+        if os.path.isabs(name) or normal == ".." or normal.startswith(".." + os.sep):
+            raise DataSourceError(f"{where}: {name!r} is not inside {directory!r}")
+        path = os.path.join(directory, normal)
+        if not os.path.isfile(path):
+            raise DataSourceError(f"{where}: no such file {name!r} in {directory!r}")
+        if not files.is_image_name(name):
+            raise DataSourceError(f"{where}: {name!r} is not an image file")
+        paths.append(path)
+    if not paths:
+        raise DataSourceError(f"file list {list_path!r} names no images")
+    return paths
+
+
 def _shard(dataset, input_context):
     if input_context is None or input_context.num_input_pipelines == 1:
         return dataset
@@ -45,13 +84,22 @@ def _shard(dataset, input_context):
     )
 
 
-def folder_source(directory, input_context=None):
+def folder_source(directory, input_context=None, file_list=None):
     """(path, path) pairs for every image under `directory`, this pipeline's shard.
+
+    Args:
+        directory: the image folder.
+        input_context: a `tf.distribute.InputContext`, or None.
+        file_list: a file naming the images to use (`read_file_list`), or None for
+            every image under `directory`.
 
     Returns:
         (dataset, number of files in this shard, whether any file is a TIFF).
     """
-    paths = list_image_files(directory)
+    if file_list is not None:
+        paths = read_file_list(file_list, directory)
+    else:
+        paths = list_image_files(directory)
     if input_context is not None and input_context.num_input_pipelines > 1:
         paths = paths[
             input_context.input_pipeline_id :: input_context.num_input_pipelines

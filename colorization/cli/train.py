@@ -3,6 +3,8 @@
     colorization-train --dataset imagenet --loss l1
     colorization-train --dataset imagenet --manual-dir ~/imagenet-tars --preset zhu-gan
     colorization-train --preset tiny --dataset folder --data-dir DIR --workdir runs/tiny
+    colorization-train --preset klefbom-resnet18 --dataset folder --data-dir photos \\
+        --file-list subsets/red.txt --workdir runs/red
     colorization-train --preset studienarbeit-l2 --dataset folder --data-dir photos/train \\
         --val-dir photos/val --batch-size 8 --mixed-precision bf16 --workdir runs/l2
     TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]},
@@ -50,6 +52,12 @@ def parser():
     p.add_argument("--preset", default="studienarbeit-l1", choices=sorted(PRESETS))
     p.add_argument("--dataset", type=_dataset, help="data source (default: preset's)")
     p.add_argument("--data-dir", help="image folder, TFRecord folder or TFDS data_dir")
+    p.add_argument(
+        "--file-list",
+        metavar="LIST",
+        help="train only on the images this file names, one path relative to "
+        "--data-dir a line (as `python -m data_pipeline.subsets` writes them)",
+    )
     p.add_argument("--val-dir", help="validation image folder (or TFRecord folder)")
     p.add_argument("--manual-dir", help="TFDS manual dir (ImageNet's tar files)")
     p.add_argument("--model", help="generator name (default: the preset's)")
@@ -99,6 +107,7 @@ def config_from_args(args, resuming=False):
     overrides = {
         "dataset": args.dataset,
         "data_dir": args.data_dir,
+        "file_list": args.file_list,
         "val_dir": args.val_dir,
         "manual_dir": args.manual_dir,
         "model": args.model,
@@ -120,6 +129,8 @@ def config_from_args(args, resuming=False):
         and not os.path.isfile(args.init_from)
     ):
         raise ValueError(f"--init-from: no such model file {args.init_from!r}")
+    if args.file_list is not None and not os.path.isfile(args.file_list):
+        raise ValueError(f"--file-list: no such file {args.file_list!r}")
     if args.encoder_weights is not None:
         if not os.path.isfile(args.encoder_weights):
             raise ValueError(
