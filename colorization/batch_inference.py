@@ -147,7 +147,7 @@ def colorize_files(
         bar.update()
 
     def write(job, data, result):
-        gray = _grey(data.rgb) if compare else None
+        gray = grey_preview(data.rgb) if compare else None
         try:
             _write(job, result, data.alpha, gray, compare)
         except OSError as error:
@@ -163,7 +163,7 @@ def colorize_files(
             )
         except model_errors as error:
             if len(group) == 1:
-                fail(group[0][0], f"cannot colorize: {_one_line(error)}")
+                fail(group[0][0], f"cannot colorize: {short_error(error)}")
             else:  # one at a time: only the file that fails is lost
                 for item in group:
                     run([item])
@@ -200,12 +200,13 @@ def _model_errors():
     return (tf.errors.OpError, MemoryError, ValueError)
 
 
-def _one_line(error):
+def short_error(error):
+    """An error message on one line, at most 300 characters (TensorFlow's run long)."""
     text = " ".join(str(error).split())
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _grey(rgb):
+def grey_preview(rgb):
     """What the network saw: the input's L with no colour, uint8 RGB."""
     from data_pipeline import lab
 

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from colorization import image_io
+from colorization import batch_inference, image_io
 
 OUTPUTS = ("colorized", "compare", "grey")
 SIZE_RANGE = (16, 1024)
@@ -228,14 +228,18 @@ class ColorizeService:
         data = file.read()
         image = image_io.read_image_bytes(data, self.limits.max_pixels)
         jpeg = data[:3] == b"\xff\xd8\xff"
-        grey = _grey(image.rgb) if options.output != "colorized" else None
+        grey = (
+            batch_inference.grey_preview(image.rgb)
+            if options.output != "colorized"
+            else None
+        )
         if options.output == "grey":
             rgb = grey
         else:
             try:
                 rgb = self.runner.colorize(image.rgb, options)
             except _model_errors() as error:
-                raise ModelError(_one_line(error)) from error
+                raise ModelError(batch_inference.short_error(error)) from error
             if options.output == "compare":
                 rgb = np.concatenate([grey, rgb], axis=1)
         alpha = image.alpha if options.output == "colorized" else None
@@ -274,19 +278,7 @@ def encode(rgb, alpha=None, jpeg=False):
     )
 
 
-def _grey(rgb):
-    """What the network sees: the L of the photo with no colour, uint8 RGB."""
-    from data_pipeline import lab
-
-    return image_io.to_uint8(lab.drop_colour(rgb).numpy())
-
-
 def _model_errors():
     import tensorflow as tf
 
     return (tf.errors.OpError, MemoryError)
-
-
-def _one_line(error):
-    text = " ".join(str(error).split())
-    return text if len(text) <= 300 else text[:297] + "..."
