@@ -4,7 +4,9 @@
 
 `Colorizer.load([a, b])` averages models at run time (the Klefbom-Mjoberg ensemble);
 this writes the same average as one model file, so it ships, loads and exports like any
-other. A regression model (L1: right hue, washed out) and a classification model (bins:
+other. `--mean chroma` keeps the members' mean hue with their mean chroma instead of
+the plain mean, which desaturates where members disagree (`ChromaPreservingMean`).
+A regression model (L1: right hue, washed out) and a classification model (bins:
 vivid, sometimes the wrong hue) average to colour that is both: see README, "Choosing
 the recipe". The members must have been trained at the same image size; their
 sidecars are kept in the ensemble's sidecar.
@@ -17,16 +19,25 @@ import sys
 
 from data_pipeline import files
 
+MEANS = ("ab", "chroma")
 
-def build_ensemble(members, name="ensemble"):
+
+def build_ensemble(members, name="ensemble", mean="ab"):
     """A functional model L_norm -> mean of the members' ab_norm, in float32.
 
     Args:
         members: Keras models mapping L_norm (batch, H, W, 1) to ab_norm
             (batch, H, W, 2); their layers are shared, not copied.
         name: The ensemble's name.
+        mean: "ab", the plain mean of the ab vectors (the report's), or "chroma",
+            their mean hue with their mean chroma (`ChromaPreservingMean`).
     """
     import keras
+
+    from colorization.models.layers import ChromaPreservingMean
+
+    if mean not in MEANS:
+        raise ValueError(f"mean must be one of {MEANS}, got {mean!r}")
 
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
@@ -36,7 +47,10 @@ def build_ensemble(members, name="ensemble"):
         keras.Model(m.input, m.output, name=f"member{i + 1}_{m.name}")(inputs)
         for i, m in enumerate(members)
     ]
-    ab = keras.layers.Average(dtype="float32", name="ab")(outputs)
+    if mean == "chroma":
+        ab = ChromaPreservingMean(dtype="float32", name="ab")(outputs)
+    else:
+        ab = keras.layers.Average(dtype="float32", name="ab")(outputs)
     return keras.Model(inputs, ab, name=name)
 
 
@@ -50,9 +64,10 @@ def _sidecar(path):
         return json.load(f)
 
 
-def write_ensemble(output, paths):
+def write_ensemble(output, paths, mean="ab"):
     """Loads the `.keras` models at `paths`, writes their ensemble to `output` (whole
     or not at all) and a sidecar with the training size and the members' configs.
+    `mean` is how their ab are combined (see `build_ensemble`).
 
     Raises:
         FileNotFoundError: a member or its .json sidecar is missing.
@@ -67,11 +82,13 @@ def write_ensemble(output, paths):
     sizes = {config["data"]["image_size"] for config in configs}
     if len(sizes) != 1:
         raise ValueError(f"the members were trained at different sizes {sorted(sizes)}")
-    model = build_ensemble([load_model(path) for path in paths])
+    model = build_ensemble([load_model(path) for path in paths], mean=mean)
     with files.atomic_path(output) as temporary:
         model.save(temporary)
     sidecar = os.path.splitext(output)[0] + ".json"
-    files.write_json(sidecar, {"image_size": sizes.pop(), "members": configs})
+    files.write_json(
+        sidecar, {"image_size": sizes.pop(), "mean": mean, "members": configs}
+    )
     return sidecar
 
 
@@ -79,12 +96,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", help="the .keras file to write")
     parser.add_argument("members", nargs="+", help=".keras models (with sidecars)")
+    parser.add_argument(
+        "--mean",
+        choices=MEANS,
+        default="ab",
+        help="ab: plain mean of the members' ab (default); chroma: their mean hue "
+        "with their mean chroma, which does not desaturate where they disagree",
+    )
     args = parser.parse_args(argv)
     if not args.output.endswith(".keras"):
         print("error: the output must end in .keras", file=sys.stderr)
         return 2
     try:
-        sidecar = write_ensemble(args.output, args.members)
+        sidecar = write_ensemble(args.output, args.members, args.mean)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -100,6 +100,28 @@ def evaluate_paths(colorizer, paths, progress=True):
     return summary
 
 
+def score_model(model, folder, cache=None, again=False, limit=None):
+    """`evaluate_paths` of the model file(s) `model` on every photo under `folder`,
+    without the per-image rows; cached in the JSON file `cache` (reused unless
+    `again`). `model` may be a list of files, averaged at run time.
+    """
+    import json
+    import os
+
+    from colorization.inference import Colorizer
+    from data_pipeline import files
+
+    if cache and os.path.isfile(cache) and not again:
+        with open(cache) as f:
+            return json.load(f)
+    paths = list(files.walk_images(folder))[:limit]
+    summary = evaluate_paths(Colorizer.load(model), paths)
+    summary.pop("images")
+    if cache:
+        files.write_json(cache, summary)
+    return summary
+
+
 def format_table(summary):
     """The set metrics of model and baseline as a Markdown table."""
     keys = (

@@ -12,7 +12,6 @@ shipped model) are scored with --model, every time.
 
 import argparse
 import csv
-import json
 import os
 import sys
 
@@ -26,23 +25,6 @@ def _last_row(workdir):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return rows[-1] if rows else {}
-
-
-def score(model_path, val_dir, out_json=None, again=False):
-    """The evaluate.py summary of `model_path` on `val_dir`, cached in `out_json`."""
-    if out_json and os.path.isfile(out_json) and not again:
-        with open(out_json) as f:
-            return json.load(f)
-    from colorization.evaluation import evaluate_paths
-    from colorization.inference import Colorizer
-    from data_pipeline import files
-
-    paths = list(files.walk_images(val_dir))
-    summary = evaluate_paths(Colorizer.load(model_path), paths)
-    summary.pop("images")
-    if out_json:
-        files.write_json(out_json, summary)
-    return summary
 
 
 def row(name, summary, steps="", parameters=""):
@@ -60,6 +42,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from colorization import checkpoints
+    from colorization.evaluation import score_model
     from colorization.inference import load_model
 
     lines = [
@@ -77,13 +60,13 @@ def main(argv=None):
                 print(f"error: {error}", file=sys.stderr)
                 return 2
         cache = os.path.join(workdir, "val_metrics.json")
-        summary = score(model, args.val, cache, args.again)
+        summary = score_model(model, args.val, cache, args.again)
         parameters = load_model(model).count_params()
         steps = _last_row(workdir).get("global_step", "")
         name = os.path.basename(os.path.normpath(workdir))
         lines.append(row(name, summary, steps, f"{parameters / 1e6:.1f}M"))
     for model in args.model:
-        summary = score(model, args.val)
+        summary = score_model(model, args.val)
         parameters = load_model(model).count_params()
         lines.append(
             row(os.path.basename(model), summary, "", f"{parameters / 1e6:.1f}M")

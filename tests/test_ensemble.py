@@ -74,3 +74,45 @@ def test_ensemble_errors(tmp_path, capsys, members, message):
     assert ensemble.main([out] + [paths[m] for m in members]) == 2
     assert message in capsys.readouterr().err
     assert not os.path.exists(out)
+
+
+def test_chroma_preserving_mean_keeps_hue_and_mean_chroma(tmp_path):
+    """Blue and a weaker cyan: the plain mean is paler than both members; the
+    chroma mean has the plain mean's hue and the members' mean chroma."""
+    from colorization.models.layers import ChromaPreservingMean
+
+    blue = np.zeros((1, 2, 2, 2), np.float32) + [0.0, -0.6]
+    cyan = np.zeros((1, 2, 2, 2), np.float32) + [-0.3, 0.0]
+    plain = (blue + cyan) / 2
+    out = ChromaPreservingMean()([blue, cyan]).numpy()
+    chroma = np.linalg.norm(out, axis=-1)
+    np.testing.assert_allclose(chroma, 0.45, atol=1e-6)  # (0.6 + 0.3) / 2
+    assert np.linalg.norm(plain, axis=-1).max() < 0.34
+    np.testing.assert_allclose(  # same hue as the plain mean
+        np.arctan2(out[..., 1], out[..., 0]),
+        np.arctan2(plain[..., 1], plain[..., 0]),
+        atol=1e-6,
+    )
+    # Opposite members: the direction is noise, so the gain stops at max_gain.
+    opposite = ChromaPreservingMean(max_gain=2.0)([blue, -blue * 0.9]).numpy()
+    np.testing.assert_allclose(np.linalg.norm(opposite, axis=-1), 0.06, atol=1e-6)
+    with pytest.raises(ValueError, match="max_gain"):
+        ChromaPreservingMean(max_gain=0.5)
+
+
+def test_chroma_ensemble_round_trips_through_a_file(tmp_path):
+    (a, model_a), (b, model_b) = (
+        _member(tmp_path, "l1", "tanh", seed=1),
+        _member(tmp_path, "l1b", "tanh", seed=2),
+    )
+    out = str(tmp_path / "ensemble.keras")
+    assert ensemble.main([out, a, b, "--mean", "chroma"]) == 0
+    x = tf.random.uniform((1, 32, 32, 1), -1, 1)
+    members = np.stack([model_a(x).numpy(), model_b(x).numpy()])
+    mean = members.mean(0)
+    target = np.linalg.norm(members, axis=-1).mean(0)
+    gain = np.minimum(target / np.maximum(np.linalg.norm(mean, axis=-1), 1e-6), 2.0)
+    np.testing.assert_allclose(
+        load_model(out)(x).numpy(), mean * gain[..., None], atol=1e-5
+    )
+    assert json.loads((tmp_path / "ensemble.json").read_text())["mean"] == "chroma"

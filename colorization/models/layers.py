@@ -211,3 +211,42 @@ def set_blend(model, weight):
         f"model {model.name!r} has one head: a blend weight applies only to "
         "two-head models (head 'dual')",
     )
+
+
+@keras.saving.register_keras_serializable(package="colorization")
+class ChromaPreservingMean(keras.layers.Layer):
+    """The members' mean ab direction with their mean chroma: an ensemble average that
+    does not desaturate.
+
+    A plain mean of ab vectors that disagree in hue is shorter than any of them
+    (blue + yellow average to grey). This keeps the mean's hue and gives it the mean
+    of the members' chroma, `|mean_i ab_i|` scaled to `mean_i |ab_i|`. Where the
+    members point nearly opposite ways the direction means little, so the gain is
+    capped at `max_gain` (the output then stays paler, as the plain mean would).
+
+    Args:
+        max_gain: Largest factor by which the plain mean's chroma is raised.
+        **kwargs: Base layer keyword arguments such as `name` and `dtype`.
+    """
+
+    def __init__(self, max_gain=2.0, **kwargs):
+        super().__init__(**kwargs)
+        if not max_gain >= 1.0:
+            raise ValueError(f"max_gain must be >= 1, got {max_gain!r}")
+        self.max_gain = float(max_gain)
+
+    def call(self, inputs):
+        stacked = ops.stack([ops.cast(x, "float32") for x in inputs], axis=0)
+        mean = ops.mean(stacked, axis=0)
+        mean_chroma = ops.mean(ops.norm(stacked, axis=-1, keepdims=True), axis=0)
+        chroma = ops.norm(mean, axis=-1, keepdims=True)
+        gain = ops.minimum(mean_chroma / ops.maximum(chroma, 1e-6), self.max_gain)
+        return ops.cast(mean * gain, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(max_gain=self.max_gain)
+        return config
