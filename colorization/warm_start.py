@@ -48,9 +48,12 @@ def _source_model(model):
     """The model whose layers are copied: `model`, or the last member of an ensemble
     (`colorization.ensemble`). Members were trained apart, so a head of one does
     not fit the trunk of another; a layer without a match starts new."""
+    from colorization.models.layers import ChromaPreservingMean
+
     members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    means = (keras.layers.Average, ChromaPreservingMean)
     is_ensemble = len(members) > 1 and any(
-        isinstance(layer, keras.layers.Average) for layer in model.layers
+        isinstance(layer, means) for layer in model.layers
     )
     return members[-1] if is_ensemble else model
 

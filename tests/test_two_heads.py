@@ -184,12 +184,13 @@ def test_copy_weights_reproduces_the_source():
     )
 
 
-def test_copy_weights_from_an_ensemble_reads_its_last_member():
+@pytest.mark.parametrize("mean", ["ab", "chroma"])
+def test_copy_weights_from_an_ensemble_reads_its_last_member(mean):
     keras.utils.set_random_seed(5)
     cfg = {"name": "unet", "base_filters": 4, "depth": 2}
     l1_member = build_generator(ModelConfig(**cfg))
     bins_member = build_generator(ModelConfig(head="bins", **cfg))
-    ensemble = build_ensemble([l1_member, bins_member])
+    ensemble = build_ensemble([l1_member, bins_member], mean=mean)
     target = _dual()
     report = copy_weights(target, ensemble)
     assert report.missing == ["ab_conv"]  # the L1 head starts new (zero)
