@@ -45,6 +45,8 @@ setup(
         "tqdm>=4.60",
         "tensorboard>=2.20",  # tf.summary.scalar/image (TensorFlow 2.21 lacks it)
         "pillow>=10",
+        # Videos: its FFmpeg binary encodes H.264 and copies the audio (no system FFmpeg).
+        "imageio-ffmpeg>=0.5,<1",
     ],
     entry_points={
         "console_scripts": [

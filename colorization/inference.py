@@ -3,6 +3,7 @@
     from colorization import Colorizer
     colorizer = Colorizer.load()                 # the model shipped in the package
     rgb = colorizer.colorize("grandma.jpg")      # uint8 RGB, same size as the input
+    colorizer.colorize_video("film.mp4")         # -> film_colorized.mp4 (colorization.video)
 
 The network sees a copy whose longer side is `size` (the model's training size), padded
 to a multiple of its stride; only the predicted ab is brought back to the original size
@@ -121,8 +122,8 @@ def _recombine(rgb, ab):
     )
 
 
-def colorize_batch(models, rgb, size, stride):
-    """Colorizes a batch of same-size images in TensorFlow ops (graph-safe).
+def predict_small(models, rgb, size, stride):
+    """The networks' averaged ab at the size they see, before any upsampling.
 
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their
@@ -133,7 +134,8 @@ def colorize_batch(models, rgb, size, stride):
         stride: the networks' stride (the copy is padded to a multiple of it).
 
     Returns:
-        uint8 (N, H, W, 3) sRGB with the L of the input.
+        (lightness, ab_norm): the L (N, h, w, 1) of the copy the network saw, in Lab
+        units, and its ab_norm (N, h, w, 2), both without the padding.
     """
     shape = tf.shape(rgb)
     height, width = shape[1], shape[2]
@@ -147,8 +149,9 @@ def colorize_batch(models, rgb, size, stride):
     small = tf.clip_by_value(small / scale, 0.0, 1.0)
     padded_h = -(-small_h // stride) * stride
     padded_w = -(-small_w // stride) * stride
+    lightness = lab.rgb_to_lab(small)[..., :1]  # (N, h, w, 1)
     l_norm = tf.pad(
-        C.normalize_l(lab.rgb_to_lab(small)[..., :1]),
+        C.normalize_l(lightness),
         [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
         constant_values=C.PAD_L_NORM,
     )  # (N, h', w', 1), black padding as in training
@@ -156,8 +159,28 @@ def colorize_batch(models, rgb, size, stride):
         tf.cast(model(l_norm, training=False), tf.float32) for model in models
     ]
     ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
-    ab = C.denormalize_ab(tf.image.resize(ab_norm, [height, width], method="bilinear"))
+    return lightness, ab_norm  # (N, h, w, 1), (N, h, w, 2)
+
+
+def join_ab(rgb, ab_norm):
+    """Upsamples ab_norm (N, h, w, 2) to the size of `rgb` (N, H, W, 3) and joins it
+    with the full-resolution L of `rgb` -> uint8 (N, H, W, 3) sRGB (graph-safe)."""
+    shape = tf.shape(rgb)
+    ab = C.denormalize_ab(
+        tf.image.resize(ab_norm, [shape[1], shape[2]], method="bilinear")
+    )  # (N, H, W, 2)
     return _recombine(rgb, ab)
+
+
+def colorize_batch(models, rgb, size, stride):
+    """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
+    `predict_small` then `join_ab`; the arguments are `predict_small`'s.
+
+    Returns:
+        uint8 (N, H, W, 3) sRGB with the L of the input.
+    """
+    _, ab_norm = predict_small(models, rgb, size, stride)
+    return join_ab(rgb, ab_norm)
 
 
 class Colorizer:
@@ -182,6 +205,17 @@ class Colorizer:
             )
             for dtype in (tf.uint8, tf.float32)
         }
+        self._predict_small = tf.function(
+            lambda rgb: predict_small(self.models, rgb, self.size, self.stride),
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)],
+        )
+        self._join_ab = tf.function(
+            join_ab,
+            input_signature=[
+                tf.TensorSpec([None, None, None, 3], tf.uint8),
+                tf.TensorSpec([None, None, None, 2], tf.float32),
+            ],
+        )
 
     @classmethod
     def load(cls, path=None, size=None, temperature=None, blend=None):
@@ -245,3 +279,49 @@ class Colorizer:
         else:
             rgb = image_io.to_rgb(np.asarray(image))
         return self.colorize_array(rgb)
+
+    def predict_small(self, rgb):
+        """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at
+        the size the network sees (`predict_small`); videos smooth ab there."""
+        lightness, ab_norm = self._predict_small(np.asarray(rgb, np.uint8))
+        return lightness.numpy(), ab_norm.numpy()
+
+    def join_ab(self, rgb, ab_norm):
+        """Joins small ab_norm (N, h, w, 2) with the full-resolution L of uint8 RGB
+        (N, H, W, 3) -> uint8 RGB (N, H, W, 3) (`join_ab`)."""
+        return self._join_ab(
+            np.asarray(rgb, np.uint8), np.asarray(ab_norm, np.float32)
+        ).numpy()
+
+    def colorize_video(
+        self, src, dst=None, smooth=True, batch_size=8, progress=True, max_pixels=None
+    ):
+        """Colorizes a video file into an MP4 with the same frames, rate and audio.
+
+        Args:
+            src: a video OpenCV's FFmpeg reads (mp4, avi, mov, mkv, webm, mpeg, ...).
+            dst: the .mp4 to write (default: `NAME_colorized.mp4` beside `src`).
+            smooth: True for the default temporal smoothing, False for frame-by-frame
+                colour, or a `colorization.temporal.Smoothing`.
+            batch_size: frames per network call.
+            progress: show a progress bar in frames.
+            max_pixels: refuse videos with larger frames (default: no limit).
+
+        Returns:
+            a `colorization.video.VideoReport` (frames, fps, size, audio, output).
+
+        Raises:
+            colorization.video_io.VideoError: the video cannot be read or written (one
+                line saying why); nothing is left at `dst`.
+        """
+        from colorization import video
+
+        return video.colorize_video(
+            self,
+            src,
+            dst,
+            smooth=smooth,
+            batch_size=batch_size,
+            progress=progress,
+            max_pixels=max_pixels,
+        )

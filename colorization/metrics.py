@@ -7,6 +7,8 @@ ab_histograms / histogram_intersection
                              Studienarbeit's metric: sum of min of two histograms)
 ab_error_auc                 Zhang et al. (2016): area under the curve of the share
                              of pixels whose ab error is within t, t = 0..150
+flicker                      of a video: mean |ab change| between consecutive frames
+                             over the pixels whose L barely changed
 """
 
 import numpy as np
@@ -72,3 +74,28 @@ def ab_error_auc(ab_truth, ab_prediction):
     error.sort()
     within = np.searchsorted(error, AUC_THRESHOLDS, side="right") / error.size
     return float(np.mean((within[1:] + within[:-1]) / 2))  # trapezoids on a unit grid
+
+
+def flicker(lab_frames, skip=(), max_lightness_change=1.0):
+    """How much colour changes where the picture does not, in a sequence of frames.
+
+    Args:
+        lab_frames: Lab frames (H, W, 3) in order (for example `lab.rgb_to_lab` of the
+            uint8 RGB frames).
+        skip: indices t whose pair (t - 1, t) is left out, such as scene cuts.
+        max_lightness_change: a pixel counts where its L changed by less than this.
+
+    Returns:
+        the mean over those pixels and pairs of the Euclidean ab change (Lab units),
+        and the number of pixels it is the mean of (0 and NaN if none).
+    """
+    total, count, previous = 0.0, 0, None
+    for t, frame in enumerate(lab_frames):
+        frame = np.asarray(frame, np.float64)
+        if previous is not None and t not in skip:
+            still = np.abs(frame[..., 0] - previous[..., 0]) < max_lightness_change
+            change = np.hypot(*(frame[..., 1:] - previous[..., 1:]).transpose(2, 0, 1))
+            total += float(change[still].sum())
+            count += int(still.sum())
+        previous = frame
+    return (total / count if count else float("nan")), count

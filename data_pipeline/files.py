@@ -1,4 +1,5 @@
-"""Files on disk, one way: which names are images, walking folders, writing atomically.
+"""Files on disk, one way: which names are images (or videos), walking folders, writing
+atomically.
 
 Training sources (`data_pipeline.sources`), batch inference and every writer of the
 package share these, so a folder means the same images everywhere and an interrupted
@@ -16,13 +17,27 @@ IMAGE_EXTENSIONS = (
 ) + TIFF_EXTENSIONS  # fmt: skip
 
 
+# Read by OpenCV's bundled FFmpeg; inference colorizes them, training never lists them.
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".avi", ".mov", ".mkv", ".webm", ".mpeg", ".mpg")
+
+
+def has_extension(name, extensions):
+    """True for a visible file name ending in one of `extensions` (any case)."""
+    name = os.path.basename(name)
+    return name.lower().endswith(extensions) and not name.startswith(".")
+
+
 def is_image_name(name):
     """True for a visible file name with an image extension (any case)."""
-    name = os.path.basename(name)
-    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+    return has_extension(name, IMAGE_EXTENSIONS)
 
 
-def walk_images(folder, exclude=None):
+def is_video_name(name):
+    """True for a visible file name with a video extension (any case)."""
+    return has_extension(name, VIDEO_EXTENSIONS)
+
+
+def walk_images(folder, exclude=None, extensions=IMAGE_EXTENSIONS):
     """Paths of the images under `folder`, recursively, in sorted order.
 
     Symbolic links to files and folders are followed (a linked folder seen twice, as in
@@ -32,6 +47,8 @@ def walk_images(folder, exclude=None):
         folder: the folder to walk.
         exclude: a folder (any spelling) whose contents are left out, for example the
             output folder of a run that writes inside its input.
+        extensions: the file names listed (inference passes IMAGE_EXTENSIONS +
+            VIDEO_EXTENSIONS to list videos too).
     """
     excluded = os.path.realpath(exclude) if exclude else None
     seen = set()
@@ -43,7 +60,7 @@ def walk_images(folder, exclude=None):
         seen.add(real)
         dirs.sort()
         for name in sorted(names):
-            if is_image_name(name):
+            if has_extension(name, extensions):
                 yield os.path.join(root, name)
 
 

@@ -28,3 +28,21 @@ def test_train_step_benchmark_prints_its_figures(preset):
     ):
         assert figures[key] > 0
     assert 0 < figures["fraction_of_peak"] and figures["matmul_peak_gflop_per_s"] > 0
+
+
+def test_video_benchmark_prints_its_figures(tmp_path):
+    from tests.inference_helpers import constant_ab_model
+
+    model = tmp_path / "tiny.keras"
+    constant_ab_model(0.1, 0.2, stride=4).save(model)
+    args = [sys.executable, "benchmarks/video.py", "--model", str(model)]
+    args += ["--width", "64", "--height", "48", "--frames", "4", "--long-factor", "2"]
+    args += ["--batch-size", "2"]
+    out = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert (figures["short_frames"], figures["long_frames"]) == (4, 8)
+    for key in ("short_fps", "long_fps", "short_peak_rss_mb", "long_peak_rss_mb"):
+        assert figures[key] > 0
+    assert figures["rss_long_over_short"] > 0

@@ -52,6 +52,17 @@ def add_verbose_flag(parser):
     )
 
 
+def quiet_opencv(verbose=False):
+    """Keeps OpenCV's FFmpeg from printing its own lines about a damaged video (the
+    entry point reports one line per file instead). Call before the first video is
+    opened; environment variables set by the user win, and `verbose` keeps everything.
+    """
+    if verbose:
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+
 def quiet_tensorflow(verbose=False):
     """Imports TensorFlow without its C++ start-up log on the terminal.
 

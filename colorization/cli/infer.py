@@ -1,27 +1,39 @@
-"""Colorize black-and-white photos: files, folders (recursively) or globs.
+"""Colorize black-and-white photos and videos: files, folders (recursively) or globs.
 
     colorize samples/                                # -> samples_colorized/
     colorize old_photos/ --output colorized/ --compare
     colorize scan.tif "albums/**/*.jpg" --model runs/unet/model.keras
     colorize photos/ --models blue.keras green.keras yellow.keras  # ensemble
+    colorize film.mp4                                # -> film_colorized.mp4 beside it
+    colorize film.avi --output film_colour.mp4 --smoothing 0   # frame by frame
+    colorize reels/                                  # -> reels_colorized/NAME.mp4, ...
 
 (`python infer.py ...` is the same command.) Without --model it uses the model shipped
 in the package. Every output keeps the full resolution of its input; inputs are never
 overwritten, a file that cannot be read, colorized or written is reported on stderr
-and skipped, and the exit status is 1 if any file failed (2 for usage errors).
+and skipped, and the exit status is 1 if any file failed (2 for usage errors, 130 for
+Ctrl-C, which leaves no half-written file).
+
+Videos (mp4, m4v, avi, mov, mkv, webm, mpeg, mpg) are written as H.264 MP4 with the
+same size, frame count and frame rate, and the input's audio copied. A video given
+alone goes to NAME_colorized.mp4 beside it, or to --output if that ends in .mp4; in
+folders, globs and lists of several inputs each video goes to OUTPUT/NAME.mp4.
 """
 
 import sys
 
 from colorization import cli, image_io
+from colorization.temporal import Smoothing
 
 
 def parser():
     """The command-line parser."""
     p = cli.ArgumentParser(prog="infer.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("inputs", nargs="+", help="image files, folders or globs")
+    p.add_argument("inputs", nargs="+", help="image or video files, folders or globs")
     p.add_argument(
-        "--output", help="output folder (default: FIRST_INPUT_colorized beside it)"
+        "--output",
+        help="output folder (default: FIRST_INPUT_colorized beside it); for one video "
+        "alone, an .mp4 file (default: NAME_colorized.mp4 beside it)",
     )
     models = p.add_mutually_exclusive_group()
     models.add_argument("--model", help="a .keras model (default: the shipped model)")
@@ -47,16 +59,26 @@ def parser():
         "--batch-size",
         type=int,
         default=4,
-        help="same-size images per batch (default 4)",
+        help="same-size images, or video frames, per batch (default 4)",
     )
     p.add_argument(
-        "--compare", action="store_true", help="also write gray | colorized images"
+        "--smoothing",
+        type=float,
+        default=Smoothing.strength,
+        help="temporal smoothing of video colour, 0..0.99: the weight of the past "
+        f"where the picture did not change; 0 is frame by frame (default "
+        f"{Smoothing.strength})",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also write gray | colorized images (photos only)",
     )
     p.add_argument(
         "--max-pixels",
         type=int,
         default=image_io.DEFAULT_MAX_PIXELS,
-        help="refuse larger images",
+        help="refuse larger images and video frames",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     cli.add_verbose_flag(p)
@@ -74,7 +96,16 @@ def parse_args(argv):
         raise cli.FlagError("--temperature must be > 0")
     if args.blend is not None and not 0.0 <= args.blend <= 1.0:
         raise cli.FlagError("--blend must be in [0, 1]")
+    if not 0.0 <= args.smoothing < 1.0:
+        raise cli.FlagError("--smoothing must be in [0, 1)")
     return args
+
+
+def _summary(report, jobs, output):
+    """The last line: how many files were colorized, and where."""
+    videos = sum(job.video for job in jobs)
+    noun = "images" if not videos else "videos" if videos == len(jobs) else "files"
+    return f"colorized {len(report.done)} of {len(jobs)} {noun} into {output}"
 
 
 def main(argv=None):
@@ -83,12 +114,13 @@ def main(argv=None):
         args = parse_args(argv)
     except cli.FlagError as error:
         return cli.fail("infer.py", error)
+    cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
     from colorization import batch_inference
     from colorization.inference import Colorizer
 
     try:
-        jobs, output = batch_inference.plan_jobs(args.inputs, args.output)
+        jobs, output = batch_inference.plan_jobs(args.inputs, args.output, videos=True)
         colorizer = Colorizer.load(
             args.models or args.model,
             size=args.size,
@@ -97,18 +129,20 @@ def main(argv=None):
         )
     except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
         return cli.fail("infer.py", error)
-    report = batch_inference.colorize_files(
-        colorizer,
-        jobs,
-        args.batch_size,
-        args.compare,
-        args.max_pixels,
-        progress=not args.quiet,
-    )
-    print(
-        f"colorized {len(report.done)} of {len(jobs)} images into {output}",
-        file=sys.stderr,
-    )
+    try:
+        report = batch_inference.colorize_files(
+            colorizer,
+            jobs,
+            args.batch_size,
+            args.compare,
+            args.max_pixels,
+            progress=not args.quiet,
+            smooth=Smoothing(strength=args.smoothing),
+        )
+    except KeyboardInterrupt:
+        print("\ninfer.py: interrupted; no half-written file is left", file=sys.stderr)
+        return 130
+    print(_summary(report, jobs, output), file=sys.stderr)
     return 1 if report.failed else 0
 
 
