@@ -1,22 +1,12 @@
 """scripts/biased_ensemble.py: Klefbom-Mjoberg's recipe end to end on tiny data."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
 from colorization import checkpoints
 from colorization.training import train
-from tests.train_data import REPO, tiny_config, write_photos
-
-
-def _script():
-    path = os.path.join(REPO, "scripts", "biased_ensemble.py")
-    spec = importlib.util.spec_from_file_location("biased_ensemble", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.train_data import load_script, tiny_config, write_photos
 
 
 @pytest.mark.slow
@@ -27,7 +17,7 @@ def test_biased_ensemble_recipe(tmp_path, capsys):
     start = str(tmp_path / "start.keras")
     checkpoints.write_model(str(start_run), start, "last")
     work = tmp_path / "klefbom"
-    script = _script()
+    script = load_script("scripts/biased_ensemble.py")
     # The sample photos' measured groups: members for two of them and the control.
     from data_pipeline import subsets
 

@@ -1,20 +1,9 @@
 """scripts/compare_recipes.py: the README's recipe table from trained workdirs."""
 
-import importlib.util
-import os
-
 import pytest
 
 from colorization.training import train
-from tests.train_data import REPO, tiny_config, write_photos
-
-
-def _script():
-    path = os.path.join(REPO, "scripts", "compare_recipes.py")
-    spec = importlib.util.spec_from_file_location("compare_recipes", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.train_data import load_script, tiny_config, write_photos
 
 
 @pytest.mark.slow
@@ -23,7 +12,7 @@ def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
     config = tiny_config(photos)
     workdir = tmp_path / "tiny-run"
     train(config, str(workdir))
-    script = _script()
+    script = load_script("scripts/compare_recipes.py")
 
     assert script.main([str(workdir), "--val", photos]) == 0
     table = capsys.readouterr().out.strip().splitlines()
@@ -39,5 +28,10 @@ def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
 
 
 def test_compare_recipes_refuses_a_non_workdir(tmp_path, capsys):
-    assert _script().main([str(tmp_path), "--val", str(tmp_path)]) == 2
+    assert (
+        load_script("scripts/compare_recipes.py").main(
+            [str(tmp_path), "--val", str(tmp_path)]
+        )
+        == 2
+    )
     assert "config.json" in capsys.readouterr().err

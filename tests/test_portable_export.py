@@ -1,6 +1,5 @@
 """export.py --format onnx / tflite: run by runtimes nobody here wrote, against Colorizer."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,8 +17,8 @@ from colorization.models import ModelConfig, build_generator
 from data_pipeline import lab
 from tests.conftest import photo
 from tests.inference_helpers import tiny_unet
+from tests.train_data import load_script
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The README's example ("Use the model elsewhere"), run as it is but for file names.
 ONNX_EXAMPLE = """
 import numpy as np
@@ -281,11 +280,7 @@ def test_shipped_model_round_trips_in_onnxruntime_and_tflite(tmp_path):
 
 
 def test_benchmark_prints_sizes_latency_and_differences(tiny, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_export", os.path.join(REPO, "benchmarks", "export.py")
-    )
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_script("benchmarks/export.py")
     args = ["--model", tiny[0], "--size", str(SIZE), "--formats", "tflite"]
     assert (
         benchmark.main(args + ["--repeats", "1", "--width", "64", "--height", "48"])

@@ -1,5 +1,6 @@
 """Helpers for the training tests: a folder of small real photos, run scripts."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -11,6 +12,18 @@ from tests.conftest import photo
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def load_script(relative_path):
+    """Imports a script of the repository (e.g. "scripts/compare_recipes.py"), which
+    is not a package module, so that a test can call its `main`."""
+    name = os.path.splitext(os.path.basename(relative_path))[0]
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(REPO, relative_path)
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_photos(root, copies=2, size=(48, 40)):
