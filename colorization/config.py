@@ -20,7 +20,7 @@ import typing
 from typing import Any
 
 from colorization.models.config import ModelConfig
-from data_pipeline.config import DataConfig, DataSourceError
+from data_pipeline.config import HINT_CHANNELS, DataConfig, DataSourceError
 
 # The choices of each field.
 RECON_KINDS = ("l1", "l2", "huber")  # regression to ab, masked
@@ -285,6 +285,7 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError("validation and training image sizes differ")
     if config.generator.is_discriminator:
         raise ValueError(f"{config.generator.name!r} is not a generator")
+    _check_hints(config)
     loss, disc = config.loss, config.discriminator
     head = config.generator.resolved().head
     for kind, needs in ((BINS, "bins"), (BINS_L1, "dual")):
@@ -321,6 +322,25 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError(f"image_size {size} is not a multiple of {disc.name}'s stride")
 
 
+def _check_hints(config: ExperimentConfig) -> None:
+    """A generator takes L alone, or L and the hint channels when trained with hints;
+    validation is always without hints (the automatic score)."""
+    channels = config.generator.resolved().input_channels
+    hinted = 1 + HINT_CHANNELS
+    if config.data.hints is not None and channels != hinted:
+        raise ValueError(
+            f"data.hints needs a generator with input_channels {hinted} (L, hint a, "
+            f"hint b, hint mask), got {channels}"
+        )
+    if config.data.hints is None and channels != 1:
+        raise ValueError(
+            f"generator input_channels {channels}: a generator takes L (1), or L and "
+            f"the hint channels ({hinted}) when trained with data.hints"
+        )
+    if config.val_data is not None and config.val_data.hints is not None:
+        raise ValueError("val_data.hints must be None: validation scores no hints")
+
+
 def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | None:
     """The validation DataConfig that goes with training `data`.
 
@@ -339,6 +359,7 @@ def val_data_for(data: DataConfig, val_dir: str | None = None) -> DataConfig | N
         "scales": None,
         "degrade": 0.0,
         "file_list": None,  # the list names training files, not validation ones
+        "hints": None,  # validation measures the automatic colorization
     }
     if val_dir:
         source = "tfrecord" if data.source == "tfrecord" else "folder"

@@ -144,6 +144,15 @@ def format_table(summary):
     return "\n".join(lines)
 
 
+def valid_box(valid):
+    """The slices (rows, columns) of the box around the True pixels of a 2-D mask
+    (the image part of a padded example), or None if there is none."""
+    rows, cols = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+    if rows.size == 0:
+        return None
+    return np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 BATCH_SCORES = ("l1", "psnr", "ab_auc", "hist_a", "hist_b", "colourfulness_ratio")
 
 
@@ -174,13 +183,9 @@ def score_batches(predict, dataset):
         model_ab = lab.rgb_to_lab(tf.cast(model_rgb, tf.float32) / 255.0)[..., 1:]
         model_ab, ab_np = model_ab.numpy(), ab.numpy()
         for i, valid in enumerate(mask.numpy()[..., 0] > 0.5):
-            rows_any, cols_any = (
-                np.flatnonzero(valid.any(1)),
-                np.flatnonzero(valid.any(0)),
-            )
-            if rows_any.size == 0:
+            box = valid_box(valid)
+            if box is None:
                 continue
-            box = np.s_[rows_any[0] : rows_any[-1] + 1, cols_any[0] : cols_any[-1] + 1]
             truth, result = images["truth"][i][box], images["model"][i][box]
             truth_ab = C.denormalize_ab(ab_np[i][box])
             result_ab = model_ab[i][box]

@@ -1,6 +1,8 @@
 """The distributed training steps: one code path for every tf.distribute strategy.
 
-Each step runs a replica function with `strategy.run`. Per-example losses are averaged
+Each step runs a replica function with `strategy.run` on a batch (inputs, ab, mask):
+the inputs are L_norm, or for a hinted generator L_norm and the hint channels
+(`data_pipeline.hints`), whose first channel is L. Per-example losses are averaged
 with `tf.nn.compute_average_loss(..., global_batch_size=...)`, so the gradients the
 optimizer sums over replicas are those of the mean over the global batch; the losses
 returned are reduced with `strategy.reduce(SUM)` and are global means too.
@@ -10,6 +12,8 @@ import keras
 import tensorflow as tf
 
 from colorization import losses
+from colorization.models import is_hinted
+from data_pipeline import hints
 
 
 def synchronize_batch_norm(model, strategy=None, force=False):
@@ -159,8 +163,11 @@ def make_steps(
             pred = generator(l_norm, training=True)
             # Padding is masked out of the fake too, so it cannot give it away.
             fake_ab = tf.cast(pred, tf.float32) * mask
-            real_logits = discriminator(tf.concat([l_norm, ab], -1), training=True)
-            fake_logits = discriminator(tf.concat([l_norm, fake_ab], -1), training=True)
+            lightness = l_norm[..., :1]  # the discriminator never sees the hints
+            real_logits = discriminator(tf.concat([lightness, ab], -1), training=True)
+            fake_logits = discriminator(
+                tf.concat([lightness, fake_ab], -1), training=True
+            )
             d_total, _, _ = losses.discriminator_loss(
                 real_logits,
                 fake_logits,
@@ -210,10 +217,14 @@ def make_steps(
 
 
 def make_predict(generator):
-    """A compiled inference function L -> ab in float32 (for validation)."""
+    """A compiled inference function L -> ab in float32 (for validation); a hinted
+    generator is given no hints, so validation scores the automatic colorization."""
+    hinted = is_hinted(generator)
 
     @tf.function
     def predict(l_norm):
+        if hinted and l_norm.shape[-1] == 1:
+            l_norm = hints.no_hints(l_norm)
         return tf.cast(generator(l_norm, training=False), tf.float32)
 
     return predict

@@ -4,7 +4,11 @@ A long schedule outlives sessions and workdirs: when a workdir is lost, the next
 starts from the last model that was committed (the shipped default) instead of from
 scratch. It also grows a one-head model into a two-head one: the layers of the new
 generator are matched by name and weight shapes, so the trunk and the head that
-exist keep their weights and the new head starts fresh.
+exist keep their weights and the new head starts fresh. And it grows an automatic
+model into a hinted one (`data_pipeline.hints`): a convolution whose kernel has more
+input channels than the source's (the first one, which now also takes the hint
+channels) keeps the source's kernel on the first channels and gets zeros on the new
+ones, so the new model starts as exactly the old one, whatever the new inputs hold.
 
     generator = build_generator(config.generator)
     report = copy_weights(generator, load_model("colorization/assets/default.keras"))
@@ -14,6 +18,7 @@ exist keep their weights and the new head starts fresh.
 import dataclasses
 
 import keras
+import numpy as np
 
 
 @dataclasses.dataclass
@@ -23,10 +28,13 @@ class CopyReport:
     copied: list
     missing: list  # no source layer of that name
     mismatched: list  # a source layer of that name, with other weight shapes
+    widened: list = dataclasses.field(default_factory=list)  # new input channels at 0
 
     def summary(self):
         """One line for the log."""
         line = f"{len(self.copied)} layers initialised"
+        if self.widened:
+            line += f"; new input channels at zero: {', '.join(self.widened)}"
         if self.missing:
             line += f"; new: {', '.join(self.missing)}"
         if self.mismatched:
@@ -58,9 +66,27 @@ def _source_model(model):
     return members[-1] if is_ensemble else model
 
 
+def _widened(layer, values, shapes):
+    """The source weights `values` of a convolution for `layer`, whose kernel has
+    more input channels (shapes as `shapes`): the source kernel on the first
+    channels, zeros on the others. None if the shapes differ otherwise."""
+    if type(layer) is not keras.layers.Conv2D or len(values) != len(shapes):
+        return None
+    kernel, *rest = values
+    target = shapes[0]  # (height, width, input channels, filters)
+    grows = kernel.shape[:2] + kernel.shape[3:] == target[:2] + target[3:]
+    if not grows or kernel.shape[2] >= target[2]:
+        return None
+    if [w.shape for w in rest] != shapes[1:]:
+        return None
+    extra = np.zeros((*target[:2], target[2] - kernel.shape[2], target[3]))
+    return [np.concatenate([kernel, extra.astype(kernel.dtype)], axis=2), *rest]
+
+
 def copy_weights(target, source):
     """Copies into `target` the weights of every `source` layer of the same name and
-    weight shapes. From an ensemble, only its last member is read (the order
+    weight shapes, or of a convolution that takes more input channels in `target`
+    (see `_widened`). From an ensemble, only its last member is read (the order
     `colorization.ensemble` was given its members).
 
     Returns:
@@ -77,9 +103,13 @@ def copy_weights(target, source):
             report.missing.append(name)
             continue
         values = origin.get_weights()
-        if [w.shape for w in values] != [tuple(w.shape) for w in layer.weights]:
-            report.mismatched.append(name)
-            continue
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if [w.shape for w in values] != shapes:
+            values = _widened(layer, values, shapes)
+            if values is None:
+                report.mismatched.append(name)
+                continue
+            report.widened.append(name)
         layer.set_weights(values)
         report.copied.append(name)
     if not report.copied:

@@ -35,6 +35,70 @@ def tfds_name(source):
 
 
 AUGMENTATIONS = ("none", "flip", "crop_flip", "shorter_side_crop")
+HINT_CHANNELS = 3  # hint a, hint b and hint mask, after L (`data_pipeline.hints`)
+HINT_LOCATIONS = ("gaussian", "uniform")
+
+
+@dataclasses.dataclass
+class HintConfig:
+    """How training simulates a user's colour hints (Zhang et al. 2017, "Real-Time
+    User-Guided Image Colorization with Learned Deep Priors"); `data_pipeline.hints`.
+
+    Attributes:
+        p_none: share of the images that get no hint at all, so that the automatic
+            colorization is trained as much as the hinted one.
+        p_geometric: the number of hints of the other images is 1 + a geometric
+            draw with this success probability (mean 1 / p_geometric; the paper's
+            1/8), at most `max_points`.
+        max_points: most hints an image gets.
+        min_patch: smallest side of a hint's square patch, pixels.
+        max_patch: largest side (the paper draws 1..9 uniformly).
+        location: "gaussian" (the paper's: a Gaussian centred on the image with a
+            quarter of its side as sigma) or "uniform" over the image.
+    """
+
+    p_none: float = 0.5
+    p_geometric: float = 0.125
+    max_points: int = 32
+    min_patch: int = 1
+    max_patch: int = 9
+    location: str = "gaussian"
+
+    def __post_init__(self):
+        for name in ("p_none", "p_geometric"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"hints.{name} must be a number, got {value!r}")
+        for name in ("max_points", "min_patch", "max_patch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"hints.{name} must be a positive int, got {value!r}")
+        if not 0.0 <= self.p_none <= 1.0:
+            raise ValueError(f"hints.p_none must be in [0, 1], got {self.p_none}")
+        if not 0.0 < self.p_geometric <= 1.0:
+            raise ValueError(
+                f"hints.p_geometric must be in (0, 1], got {self.p_geometric}"
+            )
+        if self.min_patch > self.max_patch:
+            raise ValueError(
+                f"hints.min_patch ({self.min_patch}) is above hints.max_patch "
+                f"({self.max_patch})"
+            )
+        if self.location not in HINT_LOCATIONS:
+            raise ValueError(
+                f"hints.location must be one of {HINT_LOCATIONS}, got {self.location!r}"
+            )
+
+
+def _hint_config(fields):
+    """A HintConfig from a dict; unknown keys raise ValueError."""
+    known = [field.name for field in dataclasses.fields(HintConfig)]
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown hints keys {unknown}; valid keys: {', '.join(known)}"
+        )
+    return HintConfig(**fields)
 
 
 @dataclasses.dataclass
@@ -77,6 +141,11 @@ class DataConfig:
             `data_dir` a line (blank lines and "#" comments ignored), as
             `python -m data_pipeline.subsets` writes them; only with the folder
             source. None: every image under `data_dir`.
+        hints: simulated colour hints (a HintConfig, or a dict of its fields) for a
+            hinted generator: each training batch's first tensor becomes L followed
+            by the hint channels (`data_pipeline.hints.hint_input`), sampled from
+            the batch's true ab after augmentation and rescaling. Training only;
+            None: no hints.
     """
 
     source: str = "folder"
@@ -99,8 +168,13 @@ class DataConfig:
     scales: list | None = None
     degrade: float = 0.0
     file_list: str | None = None
+    hints: HintConfig | None = None
 
     def __post_init__(self):
+        if isinstance(self.hints, dict):
+            self.hints = _hint_config(self.hints)
+        if self.hints is not None and not isinstance(self.hints, HintConfig):
+            raise ValueError(f"hints must be a HintConfig or None, got {self.hints!r}")
         if self.source not in ("folder", "tfrecord"):
             tfds_name(self.source)  # raises DataSourceError on unknown names
         if self.source in ("folder", "tfrecord") and not self.data_dir:

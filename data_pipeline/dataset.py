@@ -18,7 +18,7 @@ import sys
 import tensorflow as tf
 
 from data_pipeline import constants as C
-from data_pipeline import decode, degrade, image_ops, lab, sources
+from data_pipeline import decode, degrade, hints, image_ops, lab, sources
 from data_pipeline import stats as S
 from data_pipeline.config import AUGMENTATIONS, DataConfig  # noqa: F401 (re-exported)
 
@@ -258,6 +258,22 @@ def _random_scales(dataset, scales, seed, start=0):
     return dataset.enumerate(start).map(rescale, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def _with_hints(dataset, hint_config, seed, start=0, pipeline=0):
+    """Replaces the L of each batch by L and simulated hints (`hints.hint_input`),
+    drawn from the batch's true ab under (seed, batch index, input pipeline); the
+    first batch of `dataset` has index `start`."""
+
+    def add(index, batch):
+        l_norm, ab_norm, mask = batch
+        batch_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        batch_seed = tf.random.experimental.stateless_fold_in(batch_seed, 2)
+        batch_seed = tf.random.experimental.stateless_fold_in(batch_seed, pipeline)
+        hint_ab, hint_mask = hints.sample_hints(ab_norm, mask, batch_seed, hint_config)
+        return hints.hint_input(l_norm, hint_ab, hint_mask), ab_norm, mask
+
+    return dataset.enumerate(start).map(add, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def make_dataset(
     config,
     batch_size,
@@ -287,10 +303,12 @@ def make_dataset(
             then, but they are not batched out nor trained on.
 
     Returns:
-        tf.data.Dataset of (L_norm, ab_norm, mask) batches.
+        tf.data.Dataset of (L_norm, ab_norm, mask) batches; when training with
+        `config.hints`, (L_norm and hints [N, S, S, 4], ab_norm, mask).
     """
-    skip = start
+    skip, pipeline = start, 0
     if input_context is not None:
+        pipeline = input_context.input_pipeline_id
         batch_size = input_context.get_per_replica_batch_size(batch_size)
         # Each step takes one batch per replica from its input pipeline.
         replicas = input_context.num_replicas_in_sync
@@ -299,6 +317,8 @@ def make_dataset(
     dataset = dataset.batch(batch_size, drop_remainder=training).skip(skip)
     if training and config.scales:
         dataset = _random_scales(dataset, config.scales, config.seed, skip)
+    if training and config.hints is not None:
+        dataset = _with_hints(dataset, config.hints, config.seed, skip, pipeline)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

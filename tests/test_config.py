@@ -18,6 +18,7 @@ from tests.train_data import write_photos
 # enough for a 32 px image on 2 CPU cores.
 TINY_MODELS = {
     "default": ({"base_filters": 2}, None),
+    "default-hints": ({"base_filters": 2}, None),
     "effnet-l1": ({"base_filters": 2}, None),
     "effnet-bins": ({"base_filters": 2}, None),
     "studienarbeit-l1": ({"base_filters": 4, "depth": 2}, None),

@@ -7,6 +7,9 @@
         --file-list subsets/red.txt --workdir runs/red
     colorization-train --preset studienarbeit-l2 --dataset folder --data-dir photos/train \\
         --val-dir photos/val --batch-size 8 --mixed-precision bf16 --workdir runs/l2
+    colorization-train --preset default-hints --dataset folder \\
+        --data-dir ../shared/datasets/photos/train --val-dir ../shared/datasets/photos/val \\
+        --init-from colorization/assets/default.keras --workdir runs/hints
     TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]},
                 "task": {"type": "worker", "index": 0}}' \\
         colorization-train --preset tiny --dataset cifar10 --strategy multiworker
@@ -71,6 +74,12 @@ def parser():
         help="l1, l2, huber, bins (Zhang et al.'s rebalanced classification) or "
         "bins_l1 (both, on a two-head generator)",
     )
+    p.add_argument(
+        "--hints",
+        action=argparse.BooleanOptionalAction,
+        help="train with simulated user colour hints (the generator then takes L and "
+        "three hint channels; default: the preset's, on for default-hints)",
+    )
     p.add_argument("--image-size", type=_positive)
     p.add_argument("--batch-size", type=_positive, help="global batch size")
     p.add_argument("--epochs", type=_positive)
@@ -122,6 +131,7 @@ def config_from_args(args, resuming=False):
         "strategy": args.strategy,
         "save_every_steps": args.save_every_steps,
         "init_from": args.init_from,
+        "hints": args.hints,
     }
     if (
         args.init_from is not None
@@ -159,6 +169,11 @@ def main(argv=None):
             raise ValueError(f"--resume: no checkpoint in {args.workdir}")
         if args.export and os.path.exists(args.export):
             raise ValueError(f"--export: {args.export!r} exists; choose another folder")
+        if args.export and config.data.hints is not None:
+            raise ValueError(
+                "--export: the SavedModel export does not take hint inputs yet; "
+                "train, then export WORKDIR/model.keras once it does"
+            )
     except ValueError as error:
         return cli.fail("train.py", error)
     from colorization.training import TrainingDiverged, train

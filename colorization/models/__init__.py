@@ -27,6 +27,7 @@ _EXPORTS = {
     "SPECS": "registry",
     "build_discriminator": "registry",
     "build_generator": "registry",
+    "is_hinted": "registry",
     "min_input_size": "registry",
     "model_stride": "registry",
     "build_resnet18_encoder": "resnet18",

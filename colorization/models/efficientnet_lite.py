@@ -17,6 +17,7 @@ half a pixel and is not used.
 import os
 
 import keras
+import numpy as np
 
 # Inception-style normalisation the Lite models were trained with (TensorFlow TPU
 # `efficientnet_lite_builder.py`), on RGB in [0, 255]; not ImageNet's mean and std.
@@ -195,7 +196,8 @@ def load_efficientnet_weights(model, path):
     """Loads converted weights into a Lite0 model or encoder, layer by layer by name.
 
     A model with one input channel (L) gets the stem kernel summed over RGB, which
-    gives the same features as the grey image repeated three times.
+    gives the same features as the grey image repeated three times; one with more
+    (L and hint channels) gets that sum on its first channel and zeros on the others.
 
     Args:
         model: A model built here, with or without the top, or an encoder.
@@ -213,8 +215,11 @@ def load_efficientnet_weights(model, path):
         if not layer.weights:
             continue
         weights = source.get_layer(layer.name).get_weights()
-        if layer.name == "conv_stem" and layer.kernel.shape[2] == 1:
-            weights = [weights[0].sum(axis=2, keepdims=True)]
+        channels = layer.kernel.shape[2] if layer.name == "conv_stem" else 3
+        if channels != 3:
+            grey = weights[0].sum(axis=2, keepdims=True)
+            extra = np.zeros((*grey.shape[:2], channels - 1, grey.shape[3]))
+            weights = [np.concatenate([grey, extra.astype(grey.dtype)], axis=2)]
         layer.set_weights(weights)
 
 

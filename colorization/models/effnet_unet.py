@@ -44,7 +44,9 @@ def build_effnet_unet(cfg):
 
     Returns:
         The functional `keras.Model` mapping L_norm (batch, H, W, 1) to ab_norm
-        (batch, H, W, 2); H and W multiples of 32.
+        (batch, H, W, 2); H and W multiples of 32. With `input_channels` 4 the input
+        is L_norm and the hint channels (`data_pipeline.hints`), which enter the
+        encoder's stem convolution beside L.
     """
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     encoder = build_efficientnet_lite0_encoder(

@@ -3,6 +3,7 @@ declares next to its builder, and builds from a `ModelConfig` or a name."""
 
 from colorization.models import discriminators, effnet_unet, generators, resnet18, unet
 from colorization.models.config import ModelConfig
+from data_pipeline.config import HINT_CHANNELS
 
 SPECS = {
     "unet": unet.UNET,
@@ -91,3 +92,9 @@ def min_input_size(cfg):
         cfg: A `ModelConfig` or a model name.
     """
     return _as_config(cfg, {}).min_input_size
+
+
+def is_hinted(model):
+    """Whether a built generator takes L and the three hint channels (hint a, hint b,
+    hint mask; `data_pipeline.hints`) rather than L alone."""
+    return model.inputs[0].shape[-1] == 1 + HINT_CHANNELS
