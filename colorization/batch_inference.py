@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from colorization import image_io, video, video_io
+from colorization import image_io, user_hints, video, video_io
 from data_pipeline import files
 
 
@@ -30,6 +30,8 @@ class Job:
     source: str
     target: str
     video: bool = False
+    hints: object = None  # colour hints for this photo (`user_hints.Hints`)
+    hints_file: str = "hints"  # where they came from, for error messages
 
 
 @dataclasses.dataclass
@@ -256,10 +258,16 @@ def _colorize_images(
         bar.update()
 
     def run(group):
+        job = group[0][0]
+        rgb = np.stack([data.rgb for _, data in group])
         try:
-            colored = colorizer.colorize_array(
-                np.stack([data.rgb for _, data in group])
-            )
+            if job.hints is None:
+                colored = colorizer.colorize_array(rgb)
+            else:  # a photo with its own hints, alone
+                colored = colorizer.colorize_array(rgb, job.hints)
+        except user_hints.HintError as error:
+            fail(job, f"{job.hints_file}: {error}")
+            return
         except model_errors as error:
             if len(group) == 1:
                 fail(group[0][0], f"cannot colorize: {short_error(error)}")
@@ -278,6 +286,9 @@ def _colorize_images(
             continue
         except OSError as error:
             fail(job, f"cannot read: {error.strerror or error}")
+            continue
+        if job.hints is not None:  # a photo with its own hints goes alone
+            run([(job, data)])
             continue
         shape = data.rgb.shape[:2]
         pending.setdefault(shape, []).append((job, data))

@@ -6,10 +6,16 @@ the graph):
         any H and W -> {"rgb": uint8 [N, H, W, 3]}, the same size as the input.
     colorize_encoded(contents): one encoded JPEG/PNG/BMP/GIF/WebP file (scalar string)
         -> {"rgb": uint8 [H, W, 3], "png": the result encoded as PNG}.
+    hinted(images, points, colors), hinted models only: images as serving_default's,
+        points int32 [K, 2], the (x, y) pixels (x the column, y the row) of K colour
+        hints, colors uint8 [K, 3] their sRGB colours (only the chroma is used), the
+        same hints for every image of the batch (K may be 0: automatic) ->
+        {"rgb": uint8 [N, H, W, 3]}. A point outside the images fails the call.
 
     import tensorflow as tf
     model = tf.saved_model.load("exported/")
     rgb = model.serving_default(images)["rgb"]
+    rgb = model.hinted(images, points=[[120, 80]], colors=[[208, 64, 32]])["rgb"]
 
 TensorFlow is imported when a model is exported, so that a bad request fails at once.
 """
@@ -33,6 +39,34 @@ def _to_rgb(images):
     )
     rgb.set_shape([None, None, None, 3])
     return rgb
+
+
+def _hinted_endpoint(models, size, stride):
+    """The `hinted` signature: images, hint points and colours -> {"rgb"}."""
+    import tensorflow as tf
+
+    from colorization.inference import colorize_batch
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+            tf.TensorSpec([None, 2], tf.int32, name="points"),
+            tf.TensorSpec([None, 3], tf.uint8, name="colors"),
+        ]
+    )
+    def hinted(images, points, colors):
+        shape = tf.shape(images)
+        inside = tf.reduce_all(
+            (points >= 0) & (points < tf.stack([shape[2], shape[1]]))
+        )
+        check = tf.debugging.Assert(
+            inside, ["hint points must be (x, y) pixels of the images"]
+        )
+        with tf.control_dependencies([check]):
+            hints = (tf.cast(points, tf.float32), colors)
+        return {"rgb": colorize_batch(models, _to_rgb(images), size, stride, hints)}
+
+    return hinted
 
 
 def export_saved_model(colorizer, out_dir):
@@ -73,6 +107,8 @@ def export_saved_model(colorizer, out_dir):
         archive.track(model)
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("colorize_encoded", colorize_encoded)
+    if colorizer.hinted:
+        archive.add_endpoint("hinted", _hinted_endpoint(models, size, stride))
     with files.atomic_path(out_dir) as temporary:
         archive.write_out(temporary, verbose=False)
     return out_dir

@@ -3,6 +3,7 @@
     from colorization import Colorizer
     colorizer = Colorizer.load()                 # the model shipped in the package
     rgb = colorizer.colorize("grandma.jpg")      # uint8 RGB, same size as the input
+    rgb = colorizer.colorize("grandma.jpg", hints=[(120, 80, "#d04020")])  # hinted model
     colorizer.colorize_video("film.mp4")         # -> film_colorized.mp4 (colorization.video)
 
 The network sees a copy whose longer side is `size` (the model's training size), padded
@@ -20,6 +21,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from colorization import hint_graph, user_hints
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
 
@@ -41,14 +43,20 @@ def infer_stride(model):
     """The smallest power of two the model's input sides must be a multiple of.
 
     Found from symbolic shapes (no computation): an input of sides 3s x 5s and 7s x 3s
-    must give an output of the same size.
+    (with the model's channels: L, or L and the hint channels) must give an output of
+    the same size.
     """
     import keras
 
+    channels = model.inputs[0].shape[-1] if getattr(model, "inputs", None) else 1
     for stride in _STRIDE_CANDIDATES:
         try:
             ok = all(
-                tuple(model.compute_output_spec(keras.KerasTensor((1, h, w, 1))).shape)
+                tuple(
+                    model.compute_output_spec(
+                        keras.KerasTensor((1, h, w, channels))
+                    ).shape
+                )
                 == (1, h, w, 2)
                 for h, w in ((3 * stride, 5 * stride), (7 * stride, 3 * stride))
             )
@@ -57,7 +65,7 @@ def infer_stride(model):
         if ok:
             return stride
     raise ValueError(
-        f"model {model.name!r} does not map L (1, H, W, 1) to ab (1, H, W, 2)"
+        f"model {model.name!r} does not map L (1, H, W, {channels}) to ab (1, H, W, 2)"
     )
 
 
@@ -122,16 +130,20 @@ def _recombine(rgb, ab):
     )
 
 
-def predict_small(models, rgb, size, stride):
+def predict_small(models, rgb, size, stride, hints=None):
     """The networks' averaged ab at the size they see, before any upsampling.
 
     Args:
-        models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their
+        models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2), or
+            hinted models (L_norm and hint channels, `colorization.hint_graph`); their
             predictions are averaged (the Klefbom-Mjoberg ensemble).
         rgb: (N, H, W, 3) uint8, or float32 in [0, 1]; grey images have three equal
             channels.
         size: longer side of the copy the network sees.
         stride: the networks' stride (the copy is padded to a multiple of it).
+        hints: None (automatic), or (points float32 (K, 2), colours uint8 (K, 3)):
+            user hints at (x, y) pixels of the H x W images, the same for each image;
+            hinted models see them, automatic ones do not.
 
     Returns:
         (lightness, ab_norm): the L (N, h, w, 1) of the copy the network saw, in Lab
@@ -155,8 +167,22 @@ def predict_small(models, rgb, size, stride):
         [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
         constant_values=C.PAD_L_NORM,
     )  # (N, h', w', 1), black padding as in training
+    hint_channels = None
+    if hints is not None:
+        hint_channels = hint_graph.network_hints(
+            *hints, height, width, small_h, small_w, padded_h, padded_w
+        )  # (h', w', 3)
+        hint_channels = tf.broadcast_to(
+            hint_channels, tf.concat([tf.shape(l_norm)[:3], [3]], 0)
+        )  # (N, h', w', 3)
     predictions = [
-        tf.cast(model(l_norm, training=False), tf.float32) for model in models
+        tf.cast(
+            model(
+                hint_graph.network_input(model, l_norm, hint_channels), training=False
+            ),
+            tf.float32,
+        )
+        for model in models
     ]
     ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
     return lightness, ab_norm  # (N, h, w, 1), (N, h, w, 2)
@@ -172,14 +198,14 @@ def join_ab(rgb, ab_norm):
     return _recombine(rgb, ab)
 
 
-def colorize_batch(models, rgb, size, stride):
+def colorize_batch(models, rgb, size, stride, hints=None):
     """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
     `predict_small` then `join_ab`; the arguments are `predict_small`'s.
 
     Returns:
         uint8 (N, H, W, 3) sRGB with the L of the input.
     """
-    _, ab_norm = predict_small(models, rgb, size, stride)
+    _, ab_norm = predict_small(models, rgb, size, stride, hints)
     return join_ab(rgb, ab_norm)
 
 
@@ -187,7 +213,8 @@ class Colorizer:
     """One model, or several whose ab predictions are averaged.
 
     Args:
-        models: Keras models mapping L_norm to ab_norm.
+        models: Keras models mapping L_norm to ab_norm, or hinted models (L_norm
+            and the hint channels; `colorize(..., hints=...)`).
         size: longer side of the copy the network sees (default: the training size).
         stride: input sides are padded to a multiple of it (default: found from the model).
     """
@@ -202,6 +229,19 @@ class Colorizer:
         self._run = {
             dtype: tf.function(
                 run, input_signature=[tf.TensorSpec([None, None, None, 3], dtype)]
+            )
+            for dtype in (tf.uint8, tf.float32)
+        }
+        self._run_hinted = {
+            dtype: tf.function(
+                lambda rgb, points, colours: colorize_batch(
+                    self.models, rgb, self.size, self.stride, (points, colours)
+                ),
+                input_signature=[
+                    tf.TensorSpec([None, None, None, 3], dtype),
+                    tf.TensorSpec([None, 2], tf.float32),
+                    tf.TensorSpec([None, 3], tf.uint8),
+                ],
             )
             for dtype in (tf.uint8, tf.float32)
         }
@@ -255,22 +295,64 @@ class Colorizer:
                 set_blend(model, blend)
         return cls(models, size=size or _training_size(paths[0]))
 
-    def colorize_array(self, rgb):
-        """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB."""
+    @property
+    def hinted(self):
+        """Whether the models take colour hints (`colorization.user_hints`)."""
+        return all(hint_graph.takes_hints(model) for model in self.models)
+
+    def check_hints(self, hints, height, width):
+        """Checked `user_hints.Hints` for an H x W photo, or None for no hint.
+
+        Raises:
+            user_hints.HintError: a bad hint, a point outside the photo, or hints for
+                a model that takes none.
+        """
+        if hints is None:
+            return None
+        hints = user_hints.parse_hints(hints)
+        if len(hints) and not self.hinted:
+            raise user_hints.HintError(user_hints.NOT_HINTED)
+        user_hints.check_inside(hints, height, width)
+        return hints if len(hints) else None
+
+    def colorize_array(self, rgb, hints=None):
+        """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB.
+
+        Args:
+            rgb: the images.
+            hints: colour hints (see `colorize`), the same for every image.
+        """
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8:
             rgb = rgb.astype(np.float32)
         single = rgb.ndim == 3
-        result = self._run[tf.as_dtype(rgb.dtype)](rgb[None] if single else rgb).numpy()
+        batch = rgb[None] if single else rgb
+        hints = self.check_hints(hints, *batch.shape[1:3])
+        if hints is None:
+            result = self._run[tf.as_dtype(rgb.dtype)](batch)
+        else:
+            run = self._run_hinted[tf.as_dtype(rgb.dtype)]
+            result = run(batch, hints.points, hints.colours)
+        result = result.numpy()
         return result[0] if single else result
 
-    def colorize(self, image):
+    def colorize(self, image, hints=None):
         """Colorizes a photo and returns uint8 RGB of the same height and width.
 
         Args:
             image: a path, or a NumPy array: (H, W) grey, (H, W, 1), (H, W, 3) RGB or
                 (H, W, 4) RGBA, uint8, uint16 or float in [0, 1]. Colour in the input
                 is discarded (only its L is used), so colour photos are re-colorized.
+            hints: for a hinted model, colour hints: a list of (x, y, colour), x the
+                column and y the row of a pixel of the photo as it is seen (after
+                its EXIF orientation), the colour (r, g, b) in 0-255 or "#rrggbb"
+                (only its chroma is used; the photo keeps its L), or the
+                {"x", "y", "color"} dicts of a hints file. None or [] colorizes
+                automatically.
+
+        Raises:
+            colorization.user_hints.HintError: a bad hint, a point outside the photo,
+                or hints for a model that takes none (one line).
         """
         from colorization import image_io
 
@@ -278,7 +360,7 @@ class Colorizer:
             rgb = image_io.read_image(os.fspath(image)).rgb
         else:
             rgb = image_io.to_rgb(np.asarray(image))
-        return self.colorize_array(rgb)
+        return self.colorize_array(rgb, hints)
 
     def predict_small(self, rgb):
         """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at

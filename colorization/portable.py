@@ -113,7 +113,7 @@ def _spec(colorizer, fmt, model_file, source, **extra):
         "network": {
             "size": colorizer.size,
             "stride": colorizer.stride,
-            "input": "L_norm = L / 50 - 1, float32 (N, h', w', 1)",
+            "input": _network_input_text(colorizer),
             "output": "ab_norm = ab / 128, float32 (N, h', w', 2)",
         },
         "in_graph": [
@@ -128,6 +128,16 @@ def _spec(colorizer, fmt, model_file, source, **extra):
             "the gamut lose chroma at constant L; rounded to uint8",
         ],
     }
+
+
+def _network_input_text(colorizer):
+    if not colorizer.hinted:
+        return "L_norm = L / 50 - 1, float32 (N, h', w', 1)"
+    return (
+        "L_norm = L / 50 - 1 and three hint channels (hint a, hint b, hint mask), "
+        "float32 (N, h', w', 4); this graph feeds zeros there (no hint: automatic "
+        "colorization); hints are in the SavedModel's 'hinted' signature"
+    )
 
 
 def _version(package):

@@ -25,3 +25,20 @@ def tiny_unet():
     from colorization.models import ModelConfig, build_generator
 
     return build_generator(ModelConfig(name="unet", base_filters=4, depth=2))
+
+
+def hint_oracle_model():
+    """A hinted model whose ab_norm is the hint ab it is given: grey without hints,
+    the hint's colour exactly on its patch (where a hint lands is visible)."""
+    inputs = keras.Input((None, None, 4))
+    return keras.Model(inputs, keras.layers.Identity()(inputs)[..., 1:3])
+
+
+def tiny_hinted_unet(seed=6):
+    """A tiny hinted U-Net with random weights: hints change its output."""
+    from colorization.models import ModelConfig, build_generator
+
+    keras.utils.set_random_seed(seed)
+    return build_generator(
+        ModelConfig(name="unet", base_filters=4, depth=2, input_channels=4)
+    )

@@ -1,13 +1,15 @@
 """The web app in a real browser: Debian's headless Chromium, driven by Selenium, against
 `python -m colorization.app` with the shipped model and a survey built by
-`python -m colorization.app.survey_set`.
+`python -m colorization.app.survey_set`, and with a tiny hinted model for colour hints.
 
 Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder); the README's
 docs/app.png is the `app.png` of a run.
 """
 
+import base64
 import contextlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -24,6 +26,7 @@ from PIL import Image
 
 from colorization.app import results
 from tests.conftest import encode, photo
+from tests.inference_helpers import hint_oracle_model
 from tests.train_data import REPO
 
 pytestmark = pytest.mark.slow
@@ -60,12 +63,19 @@ def served(tmp_path_factory):
         "--count", "12", "--max-side", "320", timeout=900,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
-    port = _free_port()
     db = str(root / "votes.sqlite3")
+    args = ["--survey-images", str(root / "set"), "--survey-db", db]
+    with _app(root, args) as url:
+        yield url, db
+
+
+@contextlib.contextmanager
+def _app(root, args):
+    """`python -m colorization.app ARGS` on a free port of 127.0.0.1: its URL."""
+    port = _free_port()
     log = open(root / "server.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "colorization.app", "--port", str(port)]
-        + ["--survey-images", str(root / "set"), "--survey-db", db],
+        [sys.executable, "-m", "colorization.app", "--port", str(port), *args],
         cwd=REPO,
         stderr=log,
     )
@@ -79,11 +89,22 @@ def served(tmp_path_factory):
         assert time.monotonic() < deadline, "the app did not start"
         time.sleep(0.2)
     try:
-        yield url, db
+        yield url
     finally:
         process.terminate()
         process.wait(60)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def served_hinted(tmp_path_factory):
+    """The app with a hint 'oracle' model (grey without hints, the hint's colour on
+    it), at network size 64: its URL."""
+    root = tmp_path_factory.mktemp("hinted_app")
+    model = root / "oracle.keras"
+    hint_oracle_model().save(model)
+    with _app(root, ["--model", str(model), "--size", "64"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +231,13 @@ def test_colorize_page_uploads_shows_colour_and_downloads(
     wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", before) == 300)  # fmt: skip
     assert browser.execute_script(CHROMA, before) < 1.5  # the grey the network saw
     assert browser.execute_script(CHROMA, scan.find_element(By.CSS_SELECTOR, "img.after")) > 3  # fmt: skip
+
+    # The hint tools follow the model: off, with a note, for a model without hints.
+    hinted = httpx.get(url + "/api/health").json()["hints"]
+    mode = rocket.find_element(By.CSS_SELECTOR, ".hint-mode")
+    assert mode.is_displayed() and mode.is_enabled() == hinted
+    note = rocket.find_element(By.CSS_SELECTOR, ".hints-note").text
+    assert ("takes no colour hints" in note) == (not hinted)
 
     failed = card(browser, "notes.jpg")
     assert failed.get_attribute("data-state") == "failed"
@@ -345,3 +373,97 @@ def test_ten_survey_answers_and_the_results_page_match_the_database(
         "10 answers from 1 participant." in browser.find_element(By.ID, "totals").text
     )
     assert np.abs(5 - np.array([v for _, v, _, _ in expected])).max() <= 1  # balanced
+
+
+# Records which fields each fetch() sends (a re-colorization must not send the photo).
+RECORD_FETCH = """
+window.sentFields = [];
+const original = window.fetch;
+window.fetch = (url, options) => {
+  if (options && options.body instanceof FormData) window.sentFields.push([...options.body.keys()]);
+  return original(url, options);
+};
+"""
+
+
+def test_hints_placed_on_the_photo_colour_it_and_download_as_json(
+    served_hinted, browser, downloads, shots
+):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url = served_hinted
+    browser.get(url + "/")
+    wait_for(lambda: "ok" in browser.find_element(By.ID, "server-status").get_attribute("class"))  # fmt: skip
+    browser.execute_script(RECORD_FETCH)
+    browser.find_element(By.ID, "files").send_keys(SAMPLE)
+    wait_for(lambda: card(browser, "rocket.jpg").get_attribute("data-state") == "done")
+    rocket = card(browser, "rocket.jpg")
+    after = rocket.find_element(By.CSS_SELECTOR, "img.after")
+    assert browser.execute_script(CHROMA, after) < 0.5  # the oracle: no hint, no colour
+    note = rocket.find_element(By.CSS_SELECTOR, ".hints-note").text
+    assert "click the photo" in note
+
+    mode = rocket.find_element(By.CSS_SELECTOR, ".hint-mode")
+    mode.click()
+    assert mode.get_attribute("aria-pressed") == "true"
+    browser.execute_script(
+        "const c = arguments[0]; c.value = '#2050e0'; c.dispatchEvent(new Event('input'))",
+        rocket.find_element(By.CSS_SELECTOR, ".hint-colour"),
+    )
+    shown = after.size  # shown smaller than 640 x 427: click at a quarter and a third
+    dx, dy = -shown["width"] / 4, -shown["height"] / 6  # from the centre
+    ActionChains(browser).move_to_element_with_offset(after, dx, dy).click().perform()
+    wait_for(lambda: rocket.get_attribute("data-hints") == "idle", what="the hints")
+    chroma = browser.execute_script(CHROMA, after)
+    assert chroma > 1  # a blue patch where the hint is, grey elsewhere
+    items = rocket.find_elements(By.CSS_SELECTOR, ".hint-list li")
+    assert (
+        len(items) == 1 and len(rocket.find_elements(By.CSS_SELECTOR, ".marker")) == 1
+    )
+    x, y = (int(items[0].get_attribute(f"data-{axis}")) for axis in "xy")
+    assert abs(x - 640 / 4) <= 3 and abs(y - 427 / 3) <= 3
+    browser.save_screenshot(os.path.join(shots, "hints.png"))
+
+    # The re-colorization named the photo the server keeps instead of sending it.
+    sent = browser.execute_script("return window.sentFields")
+    assert sent and all(
+        "image_id" in f and "file" not in f and "hints" in f for f in sent
+    )
+
+    # The hints download as the JSON infer.py --hints reads, and give the same image.
+    rocket.find_element(By.CSS_SELECTOR, ".hints-download").click()
+    saved = downloads / "rocket_hints.json"
+    wait_for(lambda: saved.exists() and not list(downloads.glob("*.crdownload")), 60)
+    hints = json.loads(saved.read_text())
+    assert hints == [{"x": x, "y": y, "color": "#2050e0"}]
+    with open(SAMPLE, "rb") as f:
+        direct = httpx.post(
+            url + "/api/colorize",
+            files={"file": ("rocket.jpg", f)},
+            data={"hints": json.dumps(hints)},
+            timeout=120,
+        )
+    assert direct.status_code == 200
+    assert (
+        base64.b64decode(browser.execute_async_script(BYTES, after)) == direct.content
+    )
+
+    # Removing the hint brings the grey back.
+    rocket.find_element(By.CSS_SELECTOR, ".remove-hint").click()
+    wait_for(lambda: browser.execute_script(CHROMA, after) < 0.5, 60, "the grey")
+    assert not rocket.find_elements(By.CSS_SELECTOR, ".hint-list li")
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+
+
+# The bytes of an <img>'s blob, base64.
+BYTES = """
+const done = arguments[arguments.length - 1];
+fetch(arguments[0].src).then((r) => r.arrayBuffer()).then((buffer) => {
+  const bytes = new Uint8Array(buffer);
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  done(btoa(text));
+});
+"""

@@ -46,3 +46,21 @@ def test_video_benchmark_prints_its_figures(tmp_path):
     for key in ("short_fps", "long_fps", "short_peak_rss_mb", "long_peak_rss_mb"):
         assert figures[key] > 0
     assert figures["rss_long_over_short"] > 0
+
+
+def test_inference_benchmark_times_files_and_a_hinted_recolorization(tmp_path):
+    from tests.inference_helpers import tiny_hinted_unet
+
+    model = tmp_path / "hinted.keras"
+    tiny_hinted_unet().save(model)
+    args = [sys.executable, "benchmarks/inference.py", "--model", str(model)]
+    args += ["--size", "32", "--sizes", "64x48", "40x40", "--hint-size", "64x48"]
+    args += ["--repeats", "1", "--hints", "3"]
+    out = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["size"] == 32
+    for key in ("64x48_ms", "40x40_ms", "hinted_64x48_ms", "hinted_64x48_no_hints_ms"):
+        assert figures[key] > 0, key
+    assert "again with 3 hints" in out

@@ -24,6 +24,7 @@ out = {
     "signature": model.signatures["serving_default"](images=tf.constant(images))["rgb"].numpy().tolist(),
     "encoded": model.colorize_encoded(tf.io.read_file(sys.argv[3]))["rgb"].numpy().tolist(),
     "loaded": [m for m in ("colorization", "data_pipeline", "keras") if m in sys.modules],
+    "signatures": sorted(model.signatures),
 }
 print(json.dumps(out))
 """
@@ -62,6 +63,8 @@ def test_saved_model_matches_infer_in_a_fresh_tensorflow_only_process(tmp_path):
     gray = np.asarray(result["gray"])
     assert gray.shape == (2, 37, 50, 3)
     assert np.abs(np.asarray(result["encoded"]) - expected[0]).max() <= 1
+    # An automatic model has no `hinted` signature (tests/test_hint_inference.py).
+    assert result["signatures"] == ["colorize_encoded", "serving_default"]
     assert (
         "colorization" not in result["loaded"]
         and "data_pipeline" not in result["loaded"]

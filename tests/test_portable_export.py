@@ -279,6 +279,43 @@ def test_shipped_model_round_trips_in_onnxruntime_and_tflite(tmp_path):
         assert _max_difference(run(images=image[None])["rgb"][0], want) <= 2
 
 
+def test_a_hinted_model_exports_its_automatic_colorizer(tmp_path):
+    from tests.inference_helpers import tiny_hinted_unet
+
+    path = tmp_path / "hinted.keras"
+    tiny_hinted_unet().save(path)
+    colorizer = Colorizer.load(str(path), size=SIZE)
+    assert colorizer.hinted
+    image = _photo("astronaut", PHOTOS["astronaut"])
+    expected = colorizer.colorize_array(image)  # no hint
+    got = portable_graph.portable_colorize(
+        colorizer.models, image[None], SIZE, colorizer.stride
+    )
+    assert _max_difference(got.numpy()[0], expected) <= 1
+
+
+@pytest.mark.slow
+def test_a_hinted_model_round_trips_in_onnxruntime_and_tflite(tmp_path):
+    from tests.inference_helpers import tiny_hinted_unet
+
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    path = tmp_path / "hinted.keras"
+    tiny_hinted_unet().save(path)
+    image = _photo("chelsea", PHOTOS["chelsea"])
+    expected = Colorizer.load(str(path), size=SIZE).colorize_array(image)
+    model = ["--model", str(path), "--size", str(SIZE)]
+    assert export.main(["--format", "onnx", *model, str(tmp_path / "c.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "c.onnx"))
+    got = session.run(["rgb"], {"images": image[None]})[0][0]
+    assert _max_difference(got, expected) <= 1
+    spec = json.loads((tmp_path / "c.onnx.json").read_text())
+    assert "hint channels" in spec["network"]["input"]
+    assert export.main(["--format", "tflite", *model, str(tmp_path / "c.tflite")]) == 0
+    run = _tflite_signature(tmp_path / "c.tflite")
+    assert _max_difference(run(images=image[None])["rgb"][0], expected) <= 2
+
+
 def test_benchmark_prints_sizes_latency_and_differences(tiny, capsys):
     benchmark = load_script("benchmarks/export.py")
     args = ["--model", tiny[0], "--size", str(SIZE), "--formats", "tflite"]

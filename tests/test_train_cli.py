@@ -69,7 +69,8 @@ def test_flags_reach_the_config(photos):
 
 
 @pytest.mark.slow
-def test_export_flag_writes_the_saved_model(photos, tmp_path):
+@pytest.mark.parametrize("hints", [False, True])
+def test_export_flag_writes_the_saved_model(photos, tmp_path, hints):
     workdir, exported = tmp_path / "run", tmp_path / "exported"
     flags = ["--preset", "tiny", "--dataset", "folder", "--data-dir", str(photos)]
     flags += [
@@ -80,7 +81,11 @@ def test_export_flag_writes_the_saved_model(photos, tmp_path):
         "--export",
         str(exported),
     ]
-    assert train.main(flags) == 0
+    assert train.main(flags + (["--hints"] if hints else [])) == 0
     assert (exported / "saved_model.pb").is_file() and (
         workdir / "model.keras"
     ).is_file()
+    import tensorflow as tf
+
+    signatures = tf.saved_model.load(str(exported)).signatures
+    assert ("hinted" in signatures) == hints  # a hinted model takes hints there

@@ -168,6 +168,8 @@ def _load_service(args):
         args.model, size=args.size, temperature=args.temperature, blend=args.blend
     )
     colorizer.colorize_array(np.zeros((1, 32, 32, 3), np.uint8))  # trace it now
+    if colorizer.hinted:  # and the path with colour hints
+        colorizer.colorize_array(np.zeros((32, 32, 3), np.uint8), [(0, 0, "#808080")])
     limits = colorize.Limits(
         max_bytes=int(args.max_upload_mb * 1024 * 1024),
         max_pixels=args.max_pixels,

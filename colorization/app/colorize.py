@@ -4,11 +4,14 @@ work.
     service = ColorizeService(ModelRunner(Colorizer.load()), Limits())
     service.admit()                      # QueueFull when `queue_size` are in
     result = await service.run(upload_file, Options())
+    again = await service.run(service.uploads.get(result.image_id), Options(hints=h))
 
 Every admitted job holds one of `queue_size` places until it ends, so a burst of
 uploads is answered 503 instead of being decoded into memory all at once. Jobs run on
 two threads: one can decode or encode while the other has the model, and the model
-itself is used by one job at a time (it runs on every core already).
+itself is used by one job at a time (it runs on every core already). With a hinted
+model, decoded uploads are kept (`uploads.Uploads`) so that new colour hints for a
+photo are sent without it.
 """
 
 import asyncio
@@ -22,7 +25,8 @@ import time
 
 import numpy as np
 
-from colorization import batch_inference, image_io
+from colorization import batch_inference, image_io, user_hints
+from colorization.app.uploads import Upload, Uploads
 
 OUTPUTS = ("colorized", "compare", "grey")
 SIZE_RANGE = (16, 1024)
@@ -39,11 +43,15 @@ class Limits:
         max_bytes: Largest upload, in bytes.
         max_pixels: Largest image, in pixels (checked from the header).
         queue_size: Jobs admitted at once (running or waiting); more get a 503.
+        kept_photos: Decoded uploads kept for new hints (a hinted model only).
+        kept_bytes: The most their pixels may take.
     """
 
     max_bytes: int = 50 * 1024 * 1024
     max_pixels: int = image_io.DEFAULT_MAX_PIXELS
     queue_size: int = 16
+    kept_photos: int = 16
+    kept_bytes: int = 512 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Options:
     temperature: float | None = None
     blend: float | None = None
     output: str = "colorized"
+    hints: object = dataclasses.field(default=None, compare=False)  # user_hints.Hints
 
 
 @dataclasses.dataclass
@@ -66,6 +75,7 @@ class Result:
     width: int
     height: int
     seconds: float
+    image_id: str | None = None  # where the decoded upload is kept, if it is
 
 
 class QueueFull(RuntimeError):
@@ -111,6 +121,7 @@ class ModelRunner:
         self.size = colorizer.size
         self.temperature = self._bins[0].temperature if self._bins else None
         self.blend = self._blends[0].weight if self._blends else None
+        self.hinted = colorizer.hinted
         self._variants = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -126,9 +137,15 @@ class ModelRunner:
             )
         if options.blend is not None and not self._blends:
             raise ValueError("this model has one head: a blend does not apply to it")
+        if options.hints and not self.hinted:
+            raise ValueError(user_hints.NOT_HINTED)
 
     def colorize(self, rgb, options):
-        """Colorizes one RGB image (H, W, 3) with the options; uint8 RGB."""
+        """Colorizes one RGB image (H, W, 3) with the options; uint8 RGB.
+
+        Raises:
+            user_hints.HintError: a hint point outside the image.
+        """
         key = (
             options.size or self.size,
             self.temperature if options.temperature is None else options.temperature,
@@ -139,7 +156,7 @@ class ModelRunner:
                 layer.temperature = key[1]
             for layer in self._blends:
                 layer.weight = key[2]
-            return self._variant(key).colorize_array(rgb)
+            return self._variant(key).colorize_array(rgb, options.hints)
 
     def _variant(self, key):
         if key == (self.size, self.temperature, self.blend):
@@ -167,6 +184,11 @@ class ColorizeService:
     def __init__(self, runner, limits):
         self.runner = runner
         self.limits = limits
+        self.uploads = (
+            Uploads(limits.kept_photos, limits.kept_bytes)
+            if getattr(runner, "hinted", False)
+            else None
+        )
         self._pending = 0
         self._lock = threading.Lock()
         self._seconds = 1.0  # running mean of a job's time, for Retry-After
@@ -198,36 +220,50 @@ class ColorizeService:
         with self._lock:
             self._pending -= 1
 
-    async def run(self, file, options):
+    async def run(self, source, options, filename="photo"):
         """Runs an admitted job on a worker thread; its place is released when the job
         ends (not when the request does: a client that leaves does not free it early).
 
         Args:
-            file: The upload, a binary file object (read on the worker thread, so
-                waiting uploads stay in their spooled files rather than in memory).
+            source: The upload, a binary file object (read on the worker thread, so
+                waiting uploads stay in their spooled files rather than in memory),
+                or an `Upload` kept in `uploads`.
             options: The `Options`.
+            filename: The upload's file name (kept with it).
 
         Returns:
-            a `Result`.
+            a `Result`; its `image_id` says where the decoded upload is kept (a
+            hinted model only).
 
         Raises:
             image_io.ImageError: the bytes are not a usable image.
+            user_hints.HintError: a hint point outside the image.
             ModelError: the network failed on it.
         """
         try:
-            future = self._executor.submit(self._job, file, options)
+            future = self._executor.submit(self._job, source, options, filename)
         except BaseException:
             self.release()
             raise
         future.add_done_callback(lambda _: self.release())
         return await asyncio.wrap_future(future)
 
-    def _job(self, file, options):
-        start = time.perf_counter()
+    def _read(self, file, filename):
+        """The decoded upload, kept in `uploads` (if any): (Upload, its id or None)."""
         file.seek(0)
         data = file.read()
         image = image_io.read_image_bytes(data, self.limits.max_pixels)
-        jpeg = data[:3] == b"\xff\xd8\xff"
+        upload = Upload(image, data[:3] == b"\xff\xd8\xff", filename)
+        kept = self.uploads.add(upload) if self.uploads is not None else None
+        return upload, kept
+
+    def _job(self, source, options, filename):
+        start = time.perf_counter()
+        if isinstance(source, Upload):
+            upload, image_id = source, None
+        else:
+            upload, image_id = self._read(source, filename)
+        image, jpeg = upload.image, upload.jpeg
         grey = (
             batch_inference.grey_preview(image.rgb)
             if options.output != "colorized"
@@ -245,6 +281,7 @@ class ColorizeService:
         alpha = image.alpha if options.output == "colorized" else None
         result = encode(rgb, alpha, jpeg)
         result.seconds = time.perf_counter() - start
+        result.image_id = image_id
         with self._lock:
             self._seconds = 0.8 * self._seconds + 0.2 * result.seconds
         return result

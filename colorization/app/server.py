@@ -4,12 +4,19 @@
     uvicorn.run(app)
 
 Routes: `/` (the page), `/static/...`, `GET /api/health`, `POST /api/colorize`
-(multipart: `file`, and optional `size`, `temperature`, `blend`, `output`), and the
-survey's routes (`survey_routes.py`). Every error of the API is a JSON body
+(multipart: `file`, and optional `size`, `temperature`, `blend`, `output`, `hints`),
+and the survey's routes (`survey_routes.py`). Every error of the API is a JSON body
 `{"error": "..."}` with a 4xx or 5xx status.
+
+With a hinted model (`/api/health` says `"hints": true`), `hints` is the JSON of
+infer.py --hints, `[{"x": 12, "y": 34, "color": "#rrggbb"}]` in pixels of the photo as
+shown, and the answer's `X-Image-Id` header names the decoded upload the server keeps:
+a request with `image_id` instead of `file` colorizes it again (410 once it was
+pushed out: send the file again).
 """
 
 import importlib.resources
+import json
 import os
 import urllib.parse
 
@@ -20,11 +27,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorization import image_io
+from colorization import image_io, user_hints
 from colorization.app import colorize
 from colorization.app.colorize import Options, QueueFull
 
-_FORM_FIELDS = {"file", "size", "temperature", "blend", "output"}
+_FORM_FIELDS = {"file", "image_id", "size", "temperature", "blend", "output", "hints"}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
 
 
@@ -101,7 +108,43 @@ def _parse_options(form):
         temperature=number("temperature", float, *colorize.TEMPERATURE_RANGE),
         blend=number("blend", float, 0.0, 1.0),
         output=output,
+        hints=_parse_hints(form.get("hints")),
     )
+
+
+def _parse_hints(text):
+    """The `hints` field (JSON) as `user_hints.Hints`, None if absent or empty."""
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str):
+        raise ValueError("hints must be a form field, not a file")
+    try:
+        hints = user_hints.parse_hints(json.loads(text))
+    except json.JSONDecodeError as problem:
+        raise ValueError(f"hints: not valid JSON: {problem}") from None
+    except user_hints.HintError as problem:
+        raise ValueError(f"hints: {problem}") from None
+    return hints if len(hints) else None
+
+
+def _source(service, form):
+    """The photo of a request: (the upload or the kept `Upload`, its file name, the id
+    it is kept under or None). ValueError (400) or LookupError (410) say why not."""
+    upload, image_id = form.get("file"), form.get("image_id")
+    if image_id is not None and upload is not None:
+        raise ValueError("send the photo in 'file' or name it by 'image_id', not both")
+    if image_id is None:
+        if upload is None or isinstance(upload, str):
+            raise ValueError("no photo: send it in the multipart field 'file'")
+        return upload, upload.filename or "photo", None
+    if service.uploads is None:
+        raise ValueError("this model takes no hints: send the photo in 'file'")
+    kept = service.uploads.get(image_id) if isinstance(image_id, str) else None
+    if kept is None:
+        raise LookupError(
+            "the server no longer keeps this photo (image_id): send it again in 'file'"
+        )
+    return kept, kept.filename, image_id
 
 
 def _busy(full):
@@ -109,7 +152,8 @@ def _busy(full):
 
 
 async def colorize_endpoint(request):
-    """POST /api/colorize: the photo in `file` -> the colorized image, same size."""
+    """POST /api/colorize: the photo in `file` (or a kept one, `image_id`) -> the
+    colorized image, same size."""
     service = request.app.state.service
     if service is None:
         return error(503, "this server runs the survey only (--survey-only)")
@@ -118,41 +162,49 @@ async def colorize_endpoint(request):
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         return error(415, "send the photo as multipart/form-data in the field 'file'")
     async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            return error(400, "no photo: send it in the multipart field 'file'")
         try:
+            source, filename, image_id = _source(service, form)
             options = _parse_options(form)
             service.runner.check(options)
         except ValueError as problem:
             return error(400, str(problem))
-        if upload.size is not None and upload.size > service.limits.max_bytes:
-            mb = service.limits.max_bytes / 2**20
-            return error(413, f"the file is larger than the limit of {mb:g} MB")
+        except LookupError as problem:
+            return error(410, str(problem))
+        if image_id is None:  # an upload, not a kept photo
+            if source.size is not None and source.size > service.limits.max_bytes:
+                mb = service.limits.max_bytes / 2**20
+                return error(413, f"the file is larger than the limit of {mb:g} MB")
+            source = source.file
         try:
             service.admit()
         except QueueFull as full:
             return _busy(full)
         try:
-            result = await service.run(upload.file, options)
+            result = await service.run(source, options, filename)
         except image_io.ImageError as problem:
             status = 400 if str(problem) == "empty file" else 422
-            return error(status, f"{upload.filename or 'file'}: {problem}")
+            return error(status, f"{filename}: {problem}")
+        except user_hints.HintError as problem:
+            return error(422, f"hints: {problem}")
         except colorize.ModelError as problem:
-            return error(500, f"cannot colorize {upload.filename or 'file'}: {problem}")
-    stem = os.path.splitext(os.path.basename(upload.filename or "photo"))[0] or "photo"
+            return error(500, f"cannot colorize {filename}: {problem}")
+    return _image_response(result, filename, options, image_id or result.image_id)
+
+
+def _image_response(result, filename, options, image_id):
+    """The colorized image as an inline download named after the upload."""
+    stem = os.path.splitext(os.path.basename(filename))[0] or "photo"
     suffix = {"colorized": "_colorized", "compare": "_compare", "grey": "_grey"}
     name = f"{stem}{suffix[options.output]}{result.extension}"
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
-    return Response(
-        result.data,
-        media_type=result.media_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{ascii_name}"; '
-            f"filename*=UTF-8''{urllib.parse.quote(name)}",
-            "X-Colorize-Seconds": f"{result.seconds:.3f}",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'inline; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{urllib.parse.quote(name)}",
+        "X-Colorize-Seconds": f"{result.seconds:.3f}",
+    }
+    if image_id is not None:
+        headers["X-Image-Id"] = image_id
+    return Response(result.data, media_type=result.media_type, headers=headers)
 
 
 async def health(request):
@@ -168,6 +220,7 @@ async def health(request):
             "model_loaded": True,
             "model": state.model_name,
             "options": state.service.runner.describe(),
+            "hints": bool(getattr(state.service.runner, "hinted", False)),
             "limits": {
                 "max_bytes": state.service.limits.max_bytes,
                 "max_pixels": state.service.limits.max_pixels,

@@ -7,8 +7,9 @@
 
 (`python export.py ...` is the same command.) Every format takes uint8 RGB photos of any
 size and returns the colorized uint8 RGB of the same size; ONNX and TFLite files get a
-JSON beside them (colorizer.onnx.json) that says what their graph does. See
-colorization/export.py and colorization/portable.py.
+JSON beside them (colorizer.onnx.json) that says what their graph does. The SavedModel
+of a hinted model also has a `hinted` signature taking colour hints (ONNX and TFLite
+colorize it without hints). See colorization/export.py and colorization/portable.py.
 """
 
 import sys

@@ -7,6 +7,7 @@
     colorize film.mp4                                # -> film_colorized.mp4 beside it
     colorize film.avi --output film_colour.mp4 --smoothing 0   # frame by frame
     colorize reels/                                  # -> reels_colorized/NAME.mp4, ...
+    colorize photo.jpg --hints hints.json --model runs/hints/model.keras  # colour hints
 
 (`python infer.py ...` is the same command.) Without --model it uses the model shipped
 in the package. Every output keeps the full resolution of its input; inputs are never
@@ -18,8 +19,15 @@ Videos (mp4, m4v, avi, mov, mkv, webm, mpeg, mpg) are written as H.264 MP4 with 
 same size, frame count and frame rate, and the input's audio copied. A video given
 alone goes to NAME_colorized.mp4 beside it, or to --output if that ends in .mp4; in
 folders, globs and lists of several inputs each video goes to OUTPUT/NAME.mp4.
+
+--hints takes a JSON list of colour hints for one photo, [{"x": 120, "y": 80,
+"color": "#d04020"}, ...] (x the column, y the row of a pixel of the photo as it is
+shown, after its EXIF orientation; only the colour's chroma is used), for a hinted
+model (`colorization.user_hints`). A bad hints file, or hints for a model that takes
+none, is a usage error; a point outside the photo fails the photo. Nothing is written.
 """
 
+import os
 import sys
 
 from colorization import cli, image_io
@@ -70,6 +78,11 @@ def parser():
         f"{Smoothing.strength})",
     )
     p.add_argument(
+        "--hints",
+        help='colour hints for one photo: a JSON list of {"x", "y", "color": '
+        '"#rrggbb"} (a hinted model only)',
+    )
+    p.add_argument(
         "--compare",
         action="store_true",
         help="also write gray | colorized images (photos only)",
@@ -98,7 +111,40 @@ def parse_args(argv):
         raise cli.FlagError("--blend must be in [0, 1]")
     if not 0.0 <= args.smoothing < 1.0:
         raise cli.FlagError("--smoothing must be in [0, 1)")
+    if args.hints is not None:
+        _check_hinted_input(args.inputs)
     return args
+
+
+def _check_hinted_input(inputs):
+    """`cli.FlagError` unless `inputs` is one photo file (--hints are for one photo)."""
+    from data_pipeline import files
+
+    if len(inputs) != 1:
+        raise cli.FlagError(
+            f"--hints are for one photo: give exactly one image file, not {len(inputs)} "
+            "inputs"
+        )
+    if files.is_video_name(inputs[0]):
+        raise cli.FlagError("--hints are for photos, not videos")
+    if not os.path.isfile(inputs[0]):
+        raise cli.FlagError(
+            f"--hints are for one photo: {inputs[0]!r} is not an image file"
+        )
+
+
+def _with_hints(jobs, hints, hints_file, colorizer):
+    """The one photo job with its hints; `user_hints.HintError` if the model takes
+    none."""
+    import dataclasses
+
+    from colorization import user_hints
+
+    if not colorizer.hinted:
+        raise user_hints.HintError(f"{user_hints.NOT_HINTED}; run without --hints")
+    return [
+        dataclasses.replace(job, hints=hints, hints_file=hints_file) for job in jobs
+    ]
 
 
 def _summary(report, jobs, output):
@@ -110,9 +156,12 @@ def _summary(report, jobs, output):
 
 def main(argv=None):
     """Colorizes the inputs; returns the exit status (2: usage, 1: a file failed)."""
+    from colorization import user_hints
+
     try:
         args = parse_args(argv)
-    except cli.FlagError as error:
+        hints = user_hints.read_hints_file(args.hints) if args.hints else None
+    except (cli.FlagError, user_hints.HintError) as error:
         return cli.fail("infer.py", error)
     cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
@@ -127,6 +176,8 @@ def main(argv=None):
             temperature=args.temperature,
             blend=args.blend,
         )
+        if hints is not None:
+            jobs = _with_hints(jobs, hints, args.hints, colorizer)
     except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
         return cli.fail("infer.py", error)
     try:

@@ -169,11 +169,6 @@ def main(argv=None):
             raise ValueError(f"--resume: no checkpoint in {args.workdir}")
         if args.export and os.path.exists(args.export):
             raise ValueError(f"--export: {args.export!r} exists; choose another folder")
-        if args.export and config.data.hints is not None:
-            raise ValueError(
-                "--export: the SavedModel export does not take hint inputs yet; "
-                "train, then export WORKDIR/model.keras once it does"
-            )
     except ValueError as error:
         return cli.fail("train.py", error)
     from colorization.training import TrainingDiverged, train

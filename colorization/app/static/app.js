@@ -1,7 +1,9 @@
 'use strict';
 // The colorize page: sends each photo to POST /api/colorize (two at a time), shows a
 // progress bar per photo, then the black-and-white input and the colorized result
-// under a before/after slider, with downloads.
+// under a before/after slider, with downloads. With a hinted model, clicks on a result
+// place colour hints and the photo is colorized again (by the id the server keeps it
+// under, without sending it again).
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const SIZES = [128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 1024];
@@ -88,7 +90,9 @@ function addFiles(files) {
   if (app.health && !app.health.model_loaded) return;
   for (const file of files) {
     const card = $('#card-template').content.firstElementChild.cloneNode(true);
-    const item = { id: app.nextId++, file, options: currentOptions(), card, results: {}, urls: [] };
+    const item = {
+      id: app.nextId++, file, options: currentOptions(), card, results: {}, urls: [], hints: [], imageId: null,
+    };
     $('.name', card).textContent = file.name;
     $('.meta', card).textContent = formatBytes(file.size);
     $('.slider', card).addEventListener('input', (event) => {
@@ -131,7 +135,9 @@ async function process(item) {
   try {
     const colour = await send(item, 'colorized', 0, compare ? 60 : 100);
     item.results.colorized = colour;
+    item.imageId = colour.imageId || item.imageId;
     showResult(item, colour);
+    setUpHints(item);
     if (compare) item.results.compare = await send(item, 'compare', 60, 100);
     showLinks(item);
     setCardState(item, 'done', `done in ${formatSeconds(performance.now() - item.started)}`, 100);
@@ -167,6 +173,7 @@ function sendOnce(item, output, from, to, report = true) {
     form.append('file', item.file, item.file.name);
     for (const [key, value] of Object.entries(item.options.fields)) form.append(key, value);
     if (output !== 'colorized') form.append('output', output);
+    if (item.hints.length) form.append('hints', hintsJson(item));
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/colorize');
     xhr.responseType = 'blob';
@@ -191,7 +198,11 @@ function sendOnce(item, output, from, to, report = true) {
     };
     xhr.onload = async () => {
       if (xhr.status === 200) {
-        resolve({ blob: xhr.response, name: outputName(item.file.name, output, xhr.response.type) });
+        resolve({
+          blob: xhr.response,
+          name: outputName(item.file.name, output, xhr.response.type),
+          imageId: xhr.getResponseHeader('X-Image-Id'),
+        });
         return;
       }
       let message = `HTTP ${xhr.status}`;
@@ -270,6 +281,213 @@ function tick() {
   }
 }
 
+// ---- colour hints -------------------------------------------------------------------
+
+// The hints of a photo are [{x, y, color: '#rrggbb'}], pixels of the photo as shown:
+// the JSON of infer.py --hints.
+function hintsJson(item) {
+  return JSON.stringify(item.hints.map(({ x, y, color }) => ({ x, y, color })));
+}
+
+function hintsBlob(item) {
+  return new Blob([hintsJson(item) + '\n'], { type: 'application/json' });
+}
+
+function hintsName(item) {
+  return `${item.file.name.replace(/\.[^.]*$/, '') || 'photo'}_hints.json`;
+}
+
+function setUpHints(item) {
+  const card = item.card;
+  if (item.hintsReady) return;
+  item.hintsReady = true;
+  $('.hints-panel', card).hidden = false;
+  if (!app.health.hints) {
+    $('.hint-mode', card).disabled = true;
+    $('.hint-colour', card).disabled = true;
+    $('.hints-note', card).textContent = 'This model takes no colour hints: start the app '
+      + 'with a hinted model (--model) to place them.';
+    return;
+  }
+  $('.hints-note', card).textContent = 'Turn on "Add colour hints" and click the photo '
+    + 'where a colour belongs (only its hue and saturation are used); every change '
+    + 'colorizes the photo again.';
+  $('.hint-mode', card).addEventListener('click', () => {
+    const on = !item.hinting;
+    item.hinting = on;
+    $('.hint-mode', card).setAttribute('aria-pressed', String(on));
+    $('.hint-mode', card).textContent = on ? 'Done placing hints' : 'Add colour hints';
+    $('.viewer', card).classList.toggle('hinting', on);
+  });
+  $('.viewer', card).addEventListener('click', (event) => {
+    if (item.hinting) placeHint(item, event);
+  });
+  $('.hints-clear', card).addEventListener('click', () => {
+    item.hints = [];
+    hintsChanged(item);
+  });
+  renderHints(item);
+}
+
+function placeHint(item, event) {
+  const image = $('.after', item.card);
+  const box = image.getBoundingClientRect();
+  const width = image.naturalWidth;
+  const height = image.naturalHeight;
+  if (!width || !box.width) return;
+  const clamp = (value, size) => Math.min(size - 1, Math.max(0, Math.floor(value)));
+  const x = clamp(((event.clientX - box.left) / box.width) * width, width);
+  const y = clamp(((event.clientY - box.top) / box.height) * height, height);
+  item.hints.push({ x, y, color: $('.hint-colour', item.card).value });
+  hintsChanged(item);
+}
+
+function hintsChanged(item) {
+  renderHints(item);
+  recolorize(item);
+}
+
+function renderHints(item) {
+  const card = item.card;
+  const image = $('.after', card);
+  const markers = $('.markers', card);
+  const list = $('.hint-list', card);
+  markers.replaceChildren();
+  list.replaceChildren();
+  item.hints.forEach((hint, index) => {
+    const marker = document.createElement('span');
+    marker.className = 'marker';
+    marker.style.left = `${(100 * (hint.x + 0.5)) / image.naturalWidth}%`;
+    marker.style.top = `${(100 * (hint.y + 0.5)) / image.naturalHeight}%`;
+    marker.style.background = hint.color;
+    markers.append(marker);
+
+    const entry = document.createElement('li');
+    entry.dataset.x = hint.x;
+    entry.dataset.y = hint.y;
+    const colour = document.createElement('input');
+    colour.type = 'color';
+    colour.value = hint.color;
+    colour.setAttribute('aria-label', `colour of hint ${index + 1}`);
+    colour.addEventListener('change', () => {
+      hint.color = colour.value;
+      hintsChanged(item);
+    });
+    const where = document.createElement('span');
+    where.textContent = ` x ${hint.x}, y ${hint.y}`;
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'link remove-hint';
+    remove.textContent = 'remove';
+    remove.addEventListener('click', () => {
+      item.hints.splice(index, 1);
+      hintsChanged(item);
+    });
+    entry.append(colour, where, remove);
+    list.append(entry);
+  });
+  const download = $('.hints-download', card);
+  if (item.hintsUrl) URL.revokeObjectURL(item.hintsUrl);
+  item.hintsUrl = item.hints.length ? URL.createObjectURL(hintsBlob(item)) : null;
+  download.hidden = !item.hints.length;
+  download.href = item.hintsUrl || '#';
+  download.download = hintsName(item);
+  $('.hints-clear', card).hidden = !item.hints.length;
+}
+
+// Colorizes the photo again with its current hints; a change made meanwhile is sent
+// when the answer is in (answers to older hints are not shown).
+async function recolorize(item) {
+  if (item.recolorizing) {
+    item.recolorizeAgain = true;
+    return;
+  }
+  const card = item.card;
+  item.recolorizing = true;
+  card.dataset.hints = 'busy';
+  try {
+    do {
+      item.recolorizeAgain = false;
+      const count = item.hints.length;
+      setHintsState(item, `colorizing with ${plural(count, 'hint')}…`);
+      const started = performance.now();
+      const colour = await sendHinted(item, 'colorized');
+      if (item.recolorizeAgain) continue;
+      const compare = item.options.compare ? await sendHinted(item, 'compare') : null;
+      if (item.recolorizeAgain) continue;
+      item.results.colorized = colour;
+      if (compare) item.results.compare = compare;
+      await showColour(item, colour);
+      showLinks(item);
+      setHintsState(item, `${plural(count, 'hint')} · ${formatSeconds(performance.now() - started)}`);
+    } while (item.recolorizeAgain);
+    card.dataset.hints = 'idle';
+  } catch (error) {
+    card.dataset.hints = 'failed';
+    setHintsState(item, error.message);
+  } finally {
+    item.recolorizing = false;
+  }
+}
+
+function setHintsState(item, text) {
+  $('.hints-state', item.card).textContent = text;
+}
+
+// One request for the photo kept on the server (or the file, if the server no longer
+// keeps it: 410) with the current hints; 503 waits Retry-After seconds and tries again.
+async function sendHinted(item, output) {
+  for (let attempt = 0; ; attempt++) {
+    const form = new FormData();
+    if (item.imageId) form.append('image_id', item.imageId);
+    else form.append('file', item.file, item.file.name);
+    for (const [key, value] of Object.entries(item.options.fields)) form.append(key, value);
+    if (output !== 'colorized') form.append('output', output);
+    if (item.hints.length) form.append('hints', hintsJson(item));
+    const response = await fetch('/api/colorize', { method: 'POST', body: form });
+    if (response.ok) {
+      item.imageId = response.headers.get('X-Image-Id') || item.imageId;
+      const blob = await response.blob();
+      return { blob, name: outputName(item.file.name, output, blob.type) };
+    }
+    let message = `HTTP ${response.status}`;
+    try {
+      message = (await response.json()).error || message;
+    } catch (ignored) { /* not JSON: keep the status */ }
+    if (response.status === 410 && item.imageId) {
+      item.imageId = null; // pushed out of the server's store: send the file
+    } else if (response.status === 503 && attempt < MAX_BUSY_RETRIES) {
+      const wait = Math.max(1, parseInt(response.headers.get('Retry-After'), 10) || 2);
+      setHintsState(item, `server busy, trying again in ${wait} s…`);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * wait));
+    } else {
+      throw new Error(message);
+    }
+  }
+}
+
+// Shows a new colour result in place of the last one (resolves once it is decoded).
+function showColour(item, colour) {
+  const after = $('.after', item.card);
+  const old = after.src;
+  return new Promise((resolve) => {
+    after.onload = () => {
+      after.onload = null;
+      if (old.startsWith('blob:')) {
+        URL.revokeObjectURL(old);
+        item.urls = item.urls.filter((url) => url !== old);
+      }
+      resolve();
+    };
+    after.onerror = () => resolve();
+    after.src = remember(item, URL.createObjectURL(colour.blob));
+  });
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 // ---- the toolbar --------------------------------------------------------------------
 
 function updateToolbar() {
@@ -297,6 +515,9 @@ async function downloadAll() {
         if (!result || item.card.dataset.state !== 'done') continue;
         entries.push({ name: uniqueName(result.name, taken), blob: result.blob });
       }
+      if (item.hints.length && item.card.dataset.state === 'done') {
+        entries.push({ name: uniqueName(hintsName(item), taken), blob: hintsBlob(item) });
+      }
     }
     const zip = await Zip.build(entries);
     const link = document.createElement('a');
@@ -317,6 +538,7 @@ function clearFinished() {
     const finished = ['done', 'failed'].includes(item.card.dataset.state);
     if (finished) {
       item.urls.forEach((url) => URL.revokeObjectURL(url));
+      if (item.hintsUrl) URL.revokeObjectURL(item.hintsUrl);
       item.card.remove();
     }
     return !finished;
