@@ -196,6 +196,7 @@ def test_temperature_of_a_loaded_model(tmp_path):
         Colorizer.load(path, temperature=-1.0)
 
 
+@pytest.mark.slow  # a training run (~20 s)
 def test_temperature_flags(tmp_path, capsys):
     import infer
     from colorization import checkpoints

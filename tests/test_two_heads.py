@@ -206,6 +206,7 @@ def test_copy_weights_refuses_another_architecture():
         copy_weights(_dual(), other)
 
 
+@pytest.mark.slow  # a training run (~20 s)
 def test_init_from_starts_the_run_and_a_resume_ignores_it(tmp_path):
     photos = write_photos(tmp_path / "photos", copies=2)
     keras.utils.set_random_seed(6)
