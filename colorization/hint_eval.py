@@ -233,10 +233,7 @@ def plot(results, path):
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     figure.tight_layout()
-    with files.atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    return path
+    return files.save_figure(figure, path)
 
 
 def run(model_paths, folder, size=None, limit=None, plot_path=None, blend=None):

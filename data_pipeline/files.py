@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 
 TIFF_EXTENSIONS = (".tif", ".tiff")
 IMAGE_EXTENSIONS = (
@@ -97,6 +98,17 @@ def atomic_path(path):
         os.replace(temporary, path)
     finally:
         _remove(temporary)
+
+
+def save_figure(figure, path, dpi=110):
+    """Saves a matplotlib `figure` to `path` (format from its extension), atomically,
+    and closes it if pyplot manages it; returns `path`."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi)
+    pyplot = sys.modules.get("matplotlib.pyplot")  # never imported just to close
+    if pyplot is not None:
+        pyplot.close(figure)
+    return path
 
 
 def write_json(path, value):

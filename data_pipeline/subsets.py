@@ -188,8 +188,7 @@ def plot_hues(path, group, hist):
     axes.set(xlim=(0, 360), xticks=range(0, 361, 45), xlabel="Lab hue (degrees)",
              ylabel="share of chroma", title=f"{group}: hue distribution")  # fmt: skip
     figure.tight_layout()
-    with files.atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=80)
+    files.save_figure(figure, path, dpi=80)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -48,10 +48,7 @@ def plot(runs, output, baseline=None):
     figure.tight_layout()
     from data_pipeline import files
 
-    with files.atomic_path(output) as temporary:
-        figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    return output
+    return files.save_figure(figure, output)
 
 
 def main(argv=None):
