@@ -88,6 +88,11 @@ class ModelConfig:
         head: "tanh" (regress ab), "bins" (Zhang et al.'s logits over ab bins and
             their annealed mean; trained with the "bins" loss) or "dual" (both heads
             on one trunk, blended; the "bins_l1" loss; effnet_unet only).
+        hint_gain: Constant factor on the hint channels before the first
+            convolution (effnet_unet with hints). Their weights start at zero in a
+            model that was automatic, and Adam moves each weight by about the
+            learning rate per step, so a fine-tune's small rate leaves them near zero;
+            the gain multiplies their effective rate without touching the others.
     """
 
     name: str = "unet"
@@ -102,6 +107,7 @@ class ModelConfig:
     power_iterations: int | None = None
     encoder_weights: str | None = None
     head: str | None = None
+    hint_gain: float | None = None
 
     def __post_init__(self):
         specs = _specs()
@@ -184,5 +190,9 @@ def _check_value(name: str, value: Any) -> None:
             raise ValueError(f"dropout must be a float in [0, 1), got {value!r}.")
     elif name in ("norm", "encoder_weights") and not isinstance(value, str):
         raise ValueError(f"{name} must be a str, got {value!r}.")
+    elif name == "hint_gain":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok or not value > 0:
+            raise ValueError(f"hint_gain must be a positive number, got {value!r}.")
     elif name == "head" and value not in HEADS:
         raise ValueError(f"head must be one of {', '.join(HEADS)}, got {value!r}.")

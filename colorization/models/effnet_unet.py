@@ -21,7 +21,7 @@ from colorization.models.efficientnet_lite import (
     FEATURE_STRIDES,
     build_efficientnet_lite0_encoder,
 )
-from colorization.models.layers import BilinearUpSampling2D
+from colorization.models.layers import BilinearUpSampling2D, HintGain
 
 DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
 
@@ -46,13 +46,16 @@ def build_effnet_unet(cfg):
         The functional `keras.Model` mapping L_norm (batch, H, W, 1) to ab_norm
         (batch, H, W, 2); H and W multiples of 32. With `input_channels` 4 the input
         is L_norm and the hint channels (`data_pipeline.hints`), which enter the
-        encoder's stem convolution beside L.
+        encoder's stem convolution beside L, multiplied by `hint_gain`.
     """
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
+    x = inputs
+    if cfg.input_channels > 1 and cfg.hint_gain != 1:
+        x = HintGain(cfg.hint_gain, name="hint_gain")(x)
     encoder = build_efficientnet_lite0_encoder(
         (None, None, cfg.input_channels), weights=cfg.encoder_weights
     )
-    features = encoder(inputs)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
+    features = encoder(x)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
     x = features[-1]  # (batch, H / 32, W / 32, 320)
     for level, (skip, width) in enumerate(zip(reversed(features[:-1]), DECODER_WIDTHS)):
         x = decoder_block(
@@ -79,6 +82,7 @@ EFFNET_UNET = ModelSpec(
         "output_channels": 2,
         "encoder_weights": None,
         "head": "tanh",
+        "hint_gain": 1.0,
     },
     stride=lambda cfg: FEATURE_STRIDES[-1],
 )

@@ -85,6 +85,40 @@ class BilinearUpSampling2D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="colorization")
+class HintGain(keras.layers.Layer):
+    """Multiplies every channel but the first (L) by a constant `gain`.
+
+    A reparametrisation for fine-tuning an automatic model with hints: the hint
+    channels' weights in the next convolution start at zero, and with Adam each weight
+    moves by about the learning rate per step whatever its gradient's scale, so the
+    gain is their learning rate multiplied by `gain`. Zero weights still give exactly
+    the automatic model.
+
+    Args:
+        gain: Positive factor on channels 1 and up.
+        **kwargs: Base layer keyword arguments such as `name`.
+    """
+
+    def __init__(self, gain=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(gain, bool) or not isinstance(gain, (int, float)) or gain <= 0:
+            raise ValueError(f"gain must be a positive number, got {gain!r}.")
+        self.gain = float(gain)
+
+    def call(self, inputs):
+        first, rest = inputs[..., :1], inputs[..., 1:]
+        return keras.ops.concatenate([first, rest * self.gain], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(gain=self.gain)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="colorization")
 class AnnealedMean(keras.layers.Layer):
     """Zhang et al.'s annealed mean: logits over ab bins -> one ab per pixel.
 
