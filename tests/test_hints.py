@@ -14,7 +14,7 @@ from colorization import evaluation, hint_eval, train_steps
 from colorization.config import ExperimentConfig
 from colorization.inference import default_model_path, load_model
 from colorization.models import ModelConfig, build_generator, is_hinted, set_blend
-from colorization.presets import resolve_config
+from colorization.presets import HINT_GAIN, resolve_config
 from colorization.training import fit
 from colorization.warm_start import copy_weights
 from data_pipeline import dataset as dataset_module
@@ -232,6 +232,71 @@ def test_effnet_encoder_weights_load_into_a_hinted_stem(tmp_path):
     assert np.all(kernel[:, :, 1:] == 0)
 
 
+def test_hint_gain_scales_the_hint_channels_only_and_survives_saving(tmp_path):
+    from colorization.models.layers import HintGain
+
+    inputs = tf.random.stateless_uniform([2, 8, 8, 4], SEED, -1, 1)
+    out = HintGain(64.0)(inputs).numpy()
+    np.testing.assert_array_equal(out[..., :1], inputs.numpy()[..., :1])
+    np.testing.assert_allclose(out[..., 1:], 64.0 * inputs.numpy()[..., 1:], rtol=1e-6)
+    with pytest.raises(ValueError, match="gain must be a positive number"):
+        HintGain(0)
+
+    keras.utils.set_random_seed(4)
+    config = ModelConfig(
+        name="effnet_unet", base_filters=4, input_channels=4, hint_gain=8.0
+    )
+    model = build_generator(config)
+    assert model.get_layer("hint_gain").gain == 8.0
+    stem = model.get_layer("efficientnet_lite0_encoder").get_layer("conv_stem")
+    kernel = stem.get_weights()[0]
+    kernel[:, :, 1:] = 0.01
+    stem.set_weights([kernel])
+    path = str(tmp_path / "gain.keras")
+    model.save(path)
+    x = tf.random.stateless_uniform([1, 32, 32, 4], SEED, -1, 1)
+    np.testing.assert_allclose(
+        load_model(path)(x, training=False).numpy(),
+        model(x, training=False).numpy(),
+        atol=1e-6,
+    )
+    # No layer where it would do nothing: one input channel, or a gain of 1.
+    for values in ({"input_channels": 1, "hint_gain": 8.0}, {"input_channels": 4}):
+        names = [
+            layer.name
+            for layer in build_generator(
+                ModelConfig(name="effnet_unet", base_filters=4, **values)
+            ).layers
+        ]
+        assert "hint_gain" not in names
+
+
+def test_the_hint_gain_multiplies_the_hint_weights_adam_step():
+    """Adam moves a weight by about its rate whatever the gradient's scale; with the
+    gain, the hint channels' effective weights move `gain` times further."""
+    moved = {}
+    for gain in (1.0, 16.0):
+        keras.utils.set_random_seed(5)
+        config = ModelConfig(
+            name="effnet_unet",
+            base_filters=4,
+            input_channels=4,
+            hint_gain=gain,
+        )
+        model = build_generator(config)
+        stem = model.get_layer("efficientnet_lite0_encoder").get_layer("conv_stem")
+        kernel = stem.get_weights()[0]
+        kernel[:, :, 1:] = 0.0
+        stem.set_weights([kernel])
+        l_norm = tf.random.stateless_uniform([2, 32, 32, 1], SEED, -1, 1)
+        ab = tf.random.stateless_uniform([2, 32, 32, 2], SEED, -0.5, 0.5)
+        mask = tf.ones_like(l_norm)
+        batch = (hints.hint_input(l_norm, ab, mask), ab, mask)
+        _one_step(model, resolve_config("tiny").loss, batch)
+        moved[gain] = gain * np.abs(stem.get_weights()[0][:, :, 1:]).max()
+    np.testing.assert_allclose(moved[16.0] / moved[1.0], 16.0, rtol=0.05)
+
+
 # -- configuration ---------------------------------------------------------------------
 
 
@@ -241,11 +306,15 @@ def test_default_hints_preset_and_the_hints_switch():
     )
     assert config.data.hints == HintConfig() and config.val_data.hints is None
     assert config.generator.input_channels == 4 and config.generator.head == "dual"
+    assert config.generator.hint_gain == HINT_GAIN
     assert ExperimentConfig.from_json(config.to_json()) == config
     off = resolve_config(
         "default-hints", {"dataset": "folder", "data_dir": "x", "hints": False}
     )
     assert off.data.hints is None and off.generator.resolved().input_channels == 1
+    assert off.generator.hint_gain is None
+    switched = resolve_config("default", {"hints": True})
+    assert switched.generator.hint_gain == HINT_GAIN
     tiny = resolve_config("tiny", {"hints": True, "model": "unet"})
     assert tiny.data.hints is not None and tiny.generator.input_channels == 4
 
