@@ -93,6 +93,9 @@ class ModelConfig:
             model that was automatic, and Adam moves each weight by about the
             learning rate per step, so a fine-tune's small rate leaves them near zero;
             the gain multiplies their effective rate without touching the others.
+        decoder_hints: Whether every decoder block also gets the hints at its own
+            resolution (effnet_unet with hints), so that a fine-tune does not have to
+            teach the pretrained encoder to carry them.
     """
 
     name: str = "unet"
@@ -108,6 +111,7 @@ class ModelConfig:
     encoder_weights: str | None = None
     head: str | None = None
     hint_gain: float | None = None
+    decoder_hints: bool | None = None
 
     def __post_init__(self):
         specs = _specs()
@@ -190,6 +194,8 @@ def _check_value(name: str, value: Any) -> None:
             raise ValueError(f"dropout must be a float in [0, 1), got {value!r}.")
     elif name in ("norm", "encoder_weights") and not isinstance(value, str):
         raise ValueError(f"{name} must be a str, got {value!r}.")
+    elif name == "decoder_hints" and not isinstance(value, bool):
+        raise ValueError(f"decoder_hints must be true or false, got {value!r}.")
     elif name == "hint_gain":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok or not value > 0:

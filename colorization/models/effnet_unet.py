@@ -21,15 +21,17 @@ from colorization.models.efficientnet_lite import (
     FEATURE_STRIDES,
     build_efficientnet_lite0_encoder,
 )
-from colorization.models.layers import BilinearUpSampling2D, HintGain
+from colorization.models.layers import BilinearUpSampling2D, HintGain, PooledHints
 
 DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
 
 
-def decoder_block(x, skip, filters, *, name, norm):
-    """Upsample x2 (bilinear), concatenate the skip, two conv3x3-norm-ReLU."""
+def decoder_block(x, skip, filters, *, name, norm, hints=None):
+    """Upsample x2 (bilinear), concatenate the skip (and the hints at this
+    resolution, last), two conv3x3-norm-ReLU."""
     x = BilinearUpSampling2D(2, name=f"{name}_up")(x)
-    x = keras.layers.Concatenate(name=f"{name}_concat")([x, skip])
+    joined = [x, skip] if hints is None else [x, skip, hints]
+    x = keras.layers.Concatenate(name=f"{name}_concat")(joined)
     x = conv_norm_act(x, filters, 3, name=f"{name}_a", norm=norm)
     return conv_norm_act(x, filters, 3, name=f"{name}_b", norm=norm)
 
@@ -46,7 +48,10 @@ def build_effnet_unet(cfg):
         The functional `keras.Model` mapping L_norm (batch, H, W, 1) to ab_norm
         (batch, H, W, 2); H and W multiples of 32. With `input_channels` 4 the input
         is L_norm and the hint channels (`data_pipeline.hints`), which enter the
-        encoder's stem convolution beside L, multiplied by `hint_gain`.
+        encoder's stem convolution beside L, multiplied by `hint_gain`; with
+        `decoder_hints` every decoder block also gets them at its resolution
+        (`PooledHints`, last in its concatenation, so a model widened from an
+        automatic one gives zero weights to them).
     """
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     x = inputs
@@ -57,9 +62,14 @@ def build_effnet_unet(cfg):
     )
     features = encoder(x)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
     x = features[-1]  # (batch, H / 32, W / 32, 320)
-    for level, (skip, width) in enumerate(zip(reversed(features[:-1]), DECODER_WIDTHS)):
+    skips = zip(reversed(features[:-1]), reversed(FEATURE_STRIDES[:-1]), DECODER_WIDTHS)
+    for level, (skip, stride, width) in enumerate(skips):
+        name = f"dec{level + 1}"
+        hints = None
+        if cfg.input_channels > 1 and cfg.decoder_hints:
+            hints = PooledHints(stride, cfg.hint_gain, name=f"{name}_hints")(inputs)
         x = decoder_block(
-            x, skip, width * cfg.base_filters, name=f"dec{level + 1}", norm=cfg.norm
+            x, skip, width * cfg.base_filters, name=name, norm=cfg.norm, hints=hints
         )
     # (batch, H / 2, W / 2, 2 * base_filters): colour is smooth, so ab is predicted at
     # half resolution (Zhang et al. predict at a quarter) and upsampled.
@@ -83,6 +93,7 @@ EFFNET_UNET = ModelSpec(
         "encoder_weights": None,
         "head": "tanh",
         "hint_gain": 1.0,
+        "decoder_hints": False,
     },
     stride=lambda cfg: FEATURE_STRIDES[-1],
 )

@@ -119,6 +119,55 @@ class HintGain(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="colorization")
+class PooledHints(keras.layers.Layer):
+    """The hints of a hinted input, at 1 / `stride` of its resolution, for a decoder.
+
+    Takes the generator's input (L, hint a, hint b, hint mask) and gives, per cell of
+    `stride` x `stride` pixels, the mean hint ab over the cell's hinted pixels and
+    whether the cell holds a hint (1 or 0), both multiplied by `gain` (see
+    `HintGain`). A point hint covers a fraction of a coarse cell; the mean over its
+    own pixels keeps its colour whole instead of diluting it by the cell's area.
+
+    Args:
+        stride: Cell side in pixels; the input's H and W are multiples of it.
+        gain: Positive factor on the outputs.
+        **kwargs: Base layer keyword arguments such as `name`.
+    """
+
+    def __init__(self, stride=2, gain=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+            raise ValueError(f"stride must be a positive int, got {stride!r}.")
+        if isinstance(gain, bool) or not isinstance(gain, (int, float)) or gain <= 0:
+            raise ValueError(f"gain must be a positive number, got {gain!r}.")
+        self.stride = stride
+        self.gain = float(gain)
+
+    def call(self, inputs):
+        ab, mask = inputs[..., 1:3], inputs[..., 3:4]
+        pool = lambda x: keras.ops.average_pool(x, self.stride, self.stride, "valid")  # noqa: E731
+        covered = pool(mask)
+        mean_ab = pool(ab * mask) / keras.ops.maximum(covered, 1e-6)
+        has_hint = keras.ops.cast(covered > 0, inputs.dtype)
+        return keras.ops.concatenate([mean_ab * has_hint, has_hint], -1) * self.gain
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        cell = self.stride
+        return (
+            batch,
+            None if height is None else height // cell,
+            None if width is None else width // cell,
+            3,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(stride=self.stride, gain=self.gain)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="colorization")
 class AnnealedMean(keras.layers.Layer):
     """Zhang et al.'s annealed mean: logits over ab bins -> one ab per pixel.
 
