@@ -9,9 +9,10 @@ Each size is a JPEG made from scikit-image's astronaut photo; the time of one fi
 covers reading, colorizing at full resolution and writing the result (the median of
 --repeats runs after a warm-up). The hinted row is what the web app does when a user
 places a hint: the decoded --hint-size photo colorized again with --hints hints spread
-over it (in memory, no file). It runs the --model if it is hinted; for the shipped
-model, the hinted model `train.py --init-from` makes from it (hint weights at zero: the
-same network, so the same cost as a trained one); none for another automatic --model.
+over it (in memory, no file). It runs the --model, or the shipped model, if it is
+hinted; for an automatic shipped model, the hinted model `train.py --init-from` makes
+from it (hint weights at zero: the same network, so the same cost as a trained one);
+none for another automatic --model.
 The last line is one JSON object with every figure.
 """
 

@@ -118,8 +118,10 @@ class TrainConfig:
         image_grid_size: Validation images in the sample grid (at most one batch).
         save_every_steps: Also save the last checkpoint every this many steps.
         init_from: A `.keras` model whose weights start the run (layers matched by
-            name and shape; of an ensemble, its last member), for example the
-            shipped model; used only when the workdir holds no checkpoint yet.
+            name and shape, the first convolution widened or narrowed to the
+            generator's input: `colorization.warm_start`; of an ensemble, its last
+            member), for example the shipped model, automatic or hinted; used
+            only when the workdir holds no checkpoint yet.
     """
 
     epochs: int = 1

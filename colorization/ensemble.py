@@ -9,7 +9,8 @@ the plain mean, which desaturates where members disagree (`ChromaPreservingMean`
 A regression model (L1: right hue, washed out) and a classification model (bins:
 vivid, sometimes the wrong hue) average to colour that is both: see README, "Choosing
 the recipe". The members must have been trained at the same image size; their
-sidecars are kept in the ensemble's sidecar.
+sidecars are kept in the ensemble's sidecar. A hinted member (L and three hint
+channels in, `data_pipeline.hints`) is given no hint: the ensemble takes L only.
 """
 
 import argparse
@@ -22,12 +23,24 @@ from data_pipeline import files
 MEANS = ("ab", "chroma")
 
 
+def _member_input(inputs, member):
+    """L_norm for a member taking L alone; for a member taking more channels (a hinted
+    one: L and the hint channels), L_norm and zeros there (no hint)."""
+    import keras
+
+    extra = member.inputs[0].shape[-1] - 1
+    if not extra:
+        return inputs
+    return keras.ops.pad(inputs, [[0, 0], [0, 0], [0, 0], [0, extra]])
+
+
 def build_ensemble(members, name="ensemble", mean="ab"):
     """A functional model L_norm -> mean of the members' ab_norm, in float32.
 
     Args:
         members: Keras models mapping L_norm (batch, H, W, 1) to ab_norm
-            (batch, H, W, 2); their layers are shared, not copied.
+            (batch, H, W, 2), or hinted ones (L_norm and the hint channels, which
+            get zeros); their layers are shared, not copied.
         name: The ensemble's name.
         mean: "ab", the plain mean of the ab vectors (the report's), or "chroma",
             their mean hue with their mean chroma (`ChromaPreservingMean`).
@@ -44,7 +57,9 @@ def build_ensemble(members, name="ensemble", mean="ab"):
     inputs = keras.Input((None, None, 1), name="L")
     outputs = [
         # A uniquely named view of each member (two runs often share a model name).
-        keras.Model(m.input, m.output, name=f"member{i + 1}_{m.name}")(inputs)
+        keras.Model(m.input, m.output, name=f"member{i + 1}_{m.name}")(
+            _member_input(inputs, m)
+        )
         for i, m in enumerate(members)
     ]
     if mean == "chroma":

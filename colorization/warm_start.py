@@ -9,6 +9,9 @@ model into a hinted one (`data_pipeline.hints`): a convolution whose kernel has 
 input channels than the source's (the first one, which now also takes the hint
 channels) keeps the source's kernel on the first channels and gets zeros on the new
 ones, so the new model starts as exactly the old one, whatever the new inputs hold.
+The other way, a hinted model narrows into an automatic one: that convolution keeps
+the kernel of its first (L) channel only, so the new model is exactly the hinted one
+given no hint (zeros in the hint channels, whatever their gain).
 
     generator = build_generator(config.generator)
     report = copy_weights(generator, load_model("colorization/assets/default.keras"))
@@ -29,12 +32,15 @@ class CopyReport:
     missing: list  # no source layer of that name
     mismatched: list  # a source layer of that name, with other weight shapes
     widened: list = dataclasses.field(default_factory=list)  # new input channels at 0
+    narrowed: list = dataclasses.field(default_factory=list)  # first channels kept
 
     def summary(self):
         """One line for the log."""
         line = f"{len(self.copied)} layers initialised"
         if self.widened:
             line += f"; new input channels at zero: {', '.join(self.widened)}"
+        if self.narrowed:
+            line += f"; first input channels only: {', '.join(self.narrowed)}"
         if self.missing:
             line += f"; new: {', '.join(self.missing)}"
         if self.mismatched:
@@ -66,28 +72,28 @@ def _source_model(model):
     return members[-1] if is_ensemble else model
 
 
-def _widened(layer, values, shapes):
-    """The source weights `values` of a convolution for `layer`, whose kernel has
-    more input channels (shapes as `shapes`): the source kernel on the first
-    channels, zeros on the others. None if the shapes differ otherwise."""
+def _resized_input(layer, values, shapes):
+    """The source weights `values` of a convolution for `layer`, whose kernel takes
+    another number of input channels (shapes as `shapes`): the source kernel on the
+    first channels and zeros on the others when it has more, the source kernel's
+    first channels when it has fewer. None if the shapes differ otherwise."""
     if type(layer) is not keras.layers.Conv2D or len(values) != len(shapes):
         return None
     kernel, *rest = values
     target = shapes[0]  # (height, width, input channels, filters)
-    grows = kernel.shape[:2] + kernel.shape[3:] == target[:2] + target[3:]
-    if not grows or kernel.shape[2] >= target[2]:
+    same_rest = [w.shape for w in rest] == shapes[1:]
+    if kernel.shape[:2] + kernel.shape[3:] != target[:2] + target[3:] or not same_rest:
         return None
-    if [w.shape for w in rest] != shapes[1:]:
-        return None
-    extra = np.zeros((*target[:2], target[2] - kernel.shape[2], target[3]))
-    return [np.concatenate([kernel, extra.astype(kernel.dtype)], axis=2), *rest]
+    extra = np.zeros((*target[:2], max(target[2] - kernel.shape[2], 0), target[3]))
+    kernel = np.concatenate([kernel, extra.astype(kernel.dtype)], axis=2)
+    return [kernel[:, :, : target[2]], *rest]
 
 
 def copy_weights(target, source):
     """Copies into `target` the weights of every `source` layer of the same name and
-    weight shapes, or of a convolution that takes more input channels in `target`
-    (see `_widened`). From an ensemble, only its last member is read (the order
-    `colorization.ensemble` was given its members).
+    weight shapes, or of a convolution that takes more or fewer input channels in
+    `target` (see `_resized_input`). From an ensemble, only its last member is read
+    (the order `colorization.ensemble` was given its members).
 
     Returns:
         A CopyReport.
@@ -105,11 +111,13 @@ def copy_weights(target, source):
         values = origin.get_weights()
         shapes = [tuple(w.shape) for w in layer.weights]
         if [w.shape for w in values] != shapes:
-            values = _widened(layer, values, shapes)
-            if values is None:
+            resized = _resized_input(layer, values, shapes)
+            if resized is None:
                 report.mismatched.append(name)
                 continue
-            report.widened.append(name)
+            grows = values[0].shape[2] < shapes[0][2]  # kernel input channels
+            (report.widened if grows else report.narrowed).append(name)
+            values = resized
         layer.set_weights(values)
         report.copied.append(name)
     if not report.copied:

@@ -42,3 +42,35 @@ def tiny_hinted_unet(seed=6):
     return build_generator(
         ModelConfig(name="unet", base_filters=4, depth=2, input_channels=4)
     )
+
+
+def effnet_twin(model, hinted):
+    """`model`'s weights in the shipped architecture (`effnet_unet`, two heads) taking
+    L (`hinted` False, the "default" preset) or L and the hint channels (True,
+    "default-hints"), its blend kept: `copy_weights` widens the first convolution
+    (hint weights at zero) or narrows it to its L channel. Returns (twin, report)."""
+    from colorization.models import build_generator, set_blend
+    from colorization.models.layers import HeadBlend
+    from colorization.presets import resolve_config
+    from colorization.warm_start import copy_weights
+
+    preset = "default-hints" if hinted else "default"
+    twin = build_generator(resolve_config(preset).generator)
+    report = copy_weights(twin, model)
+    for layer in model._flatten_layers():
+        if isinstance(layer, HeadBlend):  # a setting, not a weight
+            set_blend(twin, layer.weight)
+    return twin, report
+
+
+def shipped_twins():
+    """The shipped default model and its `effnet_twin` with the other input, as
+    (automatic, hinted, report), whichever of the two is shipped: without hints
+    they are one network."""
+    from colorization.inference import default_model_path, load_model
+    from colorization.models import is_hinted
+
+    shipped = load_model(default_model_path())
+    twin, report = effnet_twin(shipped, hinted=not is_hinted(shipped))
+    pair = (twin, shipped) if is_hinted(shipped) else (shipped, twin)
+    return (*pair, report)

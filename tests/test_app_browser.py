@@ -1,6 +1,7 @@
 """The web app in a real browser: Debian's headless Chromium, driven by Selenium, against
 `python -m colorization.app` with the shipped model and a survey built by
-`python -m colorization.app.survey_set`, and with a tiny hinted model for colour hints.
+`python -m colorization.app.survey_set`, and with tiny models: a hinted one for colour
+hints, an automatic one for the hint tools turned off (the shipped model may be either).
 
 Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder); the README's
 docs/app.png is the `app.png` of a run.
@@ -26,7 +27,7 @@ from PIL import Image
 
 from colorization.app import results
 from tests.conftest import encode, photo
-from tests.inference_helpers import hint_oracle_model
+from tests.inference_helpers import constant_ab_model, hint_oracle_model
 from tests.train_data import REPO
 
 pytestmark = pytest.mark.slow
@@ -103,6 +104,17 @@ def served_hinted(tmp_path_factory):
     root = tmp_path_factory.mktemp("hinted_app")
     model = root / "oracle.keras"
     hint_oracle_model().save(model)
+    with _app(root, ["--model", str(model), "--size", "64"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def served_automatic(tmp_path_factory):
+    """The app with a tiny model that takes no hints (one colour everywhere), at
+    network size 64: its URL."""
+    root = tmp_path_factory.mktemp("automatic_app")
+    model = root / "constant.keras"
+    constant_ab_model(0.2, 0.1).save(model)
     with _app(root, ["--model", str(model), "--size", "64"]) as url:
         yield url
 
@@ -467,3 +479,23 @@ fetch(arguments[0].src).then((r) => r.arrayBuffer()).then((buffer) => {
   done(btoa(text));
 });
 """
+
+
+def test_the_hint_tools_are_off_with_a_note_for_a_model_without_hints(
+    served_automatic, browser
+):
+    from selenium.webdriver.common.by import By
+
+    url = served_automatic
+    assert httpx.get(url + "/api/health").json()["hints"] is False
+    browser.get(url + "/")
+    wait_for(lambda: "ok" in browser.find_element(By.ID, "server-status").get_attribute("class"))  # fmt: skip
+    browser.find_element(By.ID, "files").send_keys(SAMPLE)
+    wait_for(lambda: card(browser, "rocket.jpg").get_attribute("data-state") == "done")
+    rocket = card(browser, "rocket.jpg")
+    mode = rocket.find_element(By.CSS_SELECTOR, ".hint-mode")
+    assert mode.is_displayed() and not mode.is_enabled()
+    note = rocket.find_element(By.CSS_SELECTOR, ".hints-note").text
+    assert "takes no colour hints" in note
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe

@@ -49,6 +49,21 @@ def test_ensemble_averages_its_members(tmp_path):
     assert not list(tmp_path.glob(".*partial*"))  # no temporary file left
 
 
+def test_a_hinted_member_is_given_no_hint(tmp_path):
+    from data_pipeline.hints import no_hints
+    from tests.inference_helpers import tiny_hinted_unet
+
+    _, automatic = _member(tmp_path, "l1", "tanh", seed=3)
+    hinted = tiny_hinted_unet()
+    path = str(tmp_path / "mixed.keras")
+    ensemble.build_ensemble([automatic, hinted]).save(path)
+    loaded = load_model(path)
+    assert loaded.inputs[0].shape[-1] == 1  # an automatic colorizer
+    x = tf.random.uniform((2, 32, 48, 1), -1, 1)
+    expected = (automatic(x) + hinted(no_hints(x))) / 2
+    np.testing.assert_allclose(loaded(x).numpy(), expected.numpy(), atol=1e-5)
+
+
 def test_temperature_reaches_a_nested_bins_member(tmp_path):
     _, model = _member(tmp_path, "bins", "bins")
     packed = ensemble.build_ensemble([model, model])

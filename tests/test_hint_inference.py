@@ -18,7 +18,13 @@ from colorization.inference import Colorizer
 from colorization.models import ModelConfig, build_generator
 from colorization.warm_start import copy_weights
 from tests.conftest import encode, photo
-from tests.inference_helpers import hint_oracle_model, tiny_hinted_unet, tiny_unet
+from tests.inference_helpers import (
+    effnet_twin,
+    hint_oracle_model,
+    shipped_twins,
+    tiny_hinted_unet,
+    tiny_unet,
+)
 
 TINY = {"name": "unet", "base_filters": 4, "depth": 2}
 
@@ -240,19 +246,22 @@ def test_hints_change_a_hinted_model_and_apply_to_each_image_of_a_batch(hinted):
 
 @pytest.mark.slow
 def test_the_zero_initialised_hinted_default_is_the_shipped_colorizer():
-    from colorization.models import set_blend
-    from colorization.presets import resolve_config
-
-    shipped = Colorizer.load()
-    generator = build_generator(resolve_config("default-hints").generator)
-    copy_weights(generator, shipped.models[0])
-    set_blend(generator, 0.6)  # the shipped blend: a setting, not a weight
-    hinted = Colorizer([generator], size=shipped.size)
+    # The shipped model's automatic form (itself, or a hinted default narrowed to
+    # its L channel), widened again with hint weights at zero: hints do nothing.
+    automatic, hinted, _ = shipped_twins()
+    zero_hinted, _ = effnet_twin(automatic, hinted=True)
+    size = Colorizer.load().size
+    shipped = Colorizer([automatic], size=size)
     image = photo("chelsea", (451, 300))
     expected = shipped.colorize(image).astype(int)
-    assert np.abs(hinted.colorize(image).astype(int) - expected).max() <= 1
+    for colorizer in (
+        Colorizer([hinted], size=size),
+        Colorizer([zero_hinted], size=size),
+    ):
+        assert np.abs(colorizer.colorize(image).astype(int) - expected).max() <= 1
     hints = [(100, 100, "#ff0000"), (300, 200, "#0000ff")]
-    assert np.abs(hinted.colorize(image, hints).astype(int) - expected).max() <= 1
+    got = Colorizer([zero_hinted], size=size).colorize(image, hints).astype(int)
+    assert np.abs(got - expected).max() <= 1
 
 
 # -- infer.py --hints ------------------------------------------------------------------------

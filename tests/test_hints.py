@@ -12,8 +12,8 @@ import tensorflow as tf
 
 from colorization import evaluation, hint_eval, train_steps
 from colorization.config import ExperimentConfig
-from colorization.inference import default_model_path, load_model
-from colorization.models import ModelConfig, build_generator, is_hinted, set_blend
+from colorization.inference import load_model
+from colorization.models import ModelConfig, build_generator, is_hinted
 from colorization.presets import HINT_GAIN, resolve_config
 from colorization.training import fit
 from colorization.warm_start import copy_weights
@@ -21,6 +21,7 @@ from data_pipeline import dataset as dataset_module
 from data_pipeline import hints, lab
 from data_pipeline.config import HintConfig
 from tests.conftest import photo
+from tests.inference_helpers import shipped_twins
 from tests.train_data import REPO, tiny_config, write_photos
 
 SEED = tf.constant([7, 8], tf.int64)
@@ -193,24 +194,37 @@ def test_a_widened_first_convolution_keeps_the_automatic_model():
         np.testing.assert_allclose(
             target(tf.concat([l_norm, extra], -1)).numpy(), expected, atol=1e-5
         )
-    # A hinted source does not fit an automatic target's first convolution.
-    assert "down1_conv1" in copy_weights(source, target).mismatched
 
 
-def test_hinted_default_model_without_hints_is_the_shipped_model():
-    shipped = load_model(default_model_path())
-    generator = ModelConfig(name="effnet_unet", head="dual", input_channels=4)
-    hinted = build_generator(generator)
-    report = copy_weights(hinted, shipped)
-    assert report.widened == ["conv_stem"]
+def test_a_narrowed_first_convolution_is_the_hinted_model_without_hints():
+    keras.utils.set_random_seed(4)
+    source = build_generator(ModelConfig(input_channels=4, **TINY))  # hint weights
+    target = build_generator(ModelConfig(**TINY))
+    report = copy_weights(target, source)
+    assert report.narrowed == ["down1_conv1"] and not report.mismatched
+    assert "first input channels only: down1_conv1" in report.summary()
+    l_norm = tf.random.stateless_uniform([2, 16, 24, 1], SEED, -1, 1)
+    some_hints = tf.random.stateless_uniform([2, 16, 24, 3], SEED, 0, 1)
+    expected = source(hints.no_hints(l_norm)).numpy()
+    np.testing.assert_allclose(target(l_norm).numpy(), expected, atol=1e-5)
+    # The source's hint weights are not zero: the hints it is not given matter.
+    with_hints = source(tf.concat([l_norm, some_hints], -1)).numpy()
+    assert np.abs(with_hints - expected).max() > 1e-3
+
+
+def test_the_shipped_model_and_its_twin_with_the_other_input_agree_without_hints():
+    # Whichever is shipped: an automatic default widened to take hints (hint
+    # weights at zero), or a hinted default narrowed to its L channel.
+    automatic, hinted, report = shipped_twins()
+    resized = report.widened + report.narrowed  # the stem, and decoder_hints' convs
+    assert "conv_stem" in resized and not (report.widened and report.narrowed)
     assert not report.missing and not report.mismatched
-    set_blend(hinted, 0.6)  # the shipped blend is a setting, not a weight
-    assert is_hinted(hinted) and not is_hinted(shipped)
+    assert is_hinted(hinted) and not is_hinted(automatic)
     l_norm, _ = lab.rgb_to_model(photo("chelsea", (224, 160)))
     l_norm = l_norm[tf.newaxis]
     np.testing.assert_allclose(
         hinted(hints.no_hints(l_norm), training=False).numpy(),
-        shipped(l_norm, training=False).numpy(),
+        automatic(l_norm, training=False).numpy(),
         atol=1e-5,
     )
 
@@ -369,6 +383,21 @@ def test_training_with_hints_from_an_automatic_model(photos, tmp_path, capsys):
     np.testing.assert_allclose(
         saved(inputs).numpy(), result.generator(inputs).numpy(), atol=1e-6
     )
+
+
+def test_an_automatic_run_starts_from_a_hinted_model(photos, tmp_path, capsys):
+    # The way back (a hinted default, an automatic preset): the L channel is kept.
+    keras.utils.set_random_seed(5)
+    source = build_generator(resolve_config("tiny", {"hints": True}).generator)
+    source_path = str(tmp_path / "hinted.keras")
+    source.save(source_path)
+    config = tiny_config(photos, lr=1e-12, init_from=source_path, steps_per_epoch=1)
+    result = fit(config, str(tmp_path / "run"))
+    assert "first input channels only: down1_conv1" in capsys.readouterr().err
+    assert not is_hinted(result.generator)
+    kernel = result.generator.get_layer("down1_conv1").get_weights()[0]
+    expected = source.get_layer("down1_conv1").get_weights()[0][:, :, :1]
+    np.testing.assert_allclose(kernel, expected, atol=1e-6)
 
 
 def _one_step(generator, loss, batch):

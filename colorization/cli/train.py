@@ -95,7 +95,9 @@ def parser():
         "--init-from",
         metavar="MODEL",
         help="start from this .keras model's weights (matched by layer name) when "
-        "the workdir has no checkpoint, e.g. the shipped model",
+        "the workdir has no checkpoint, e.g. the shipped model; an automatic model "
+        "widens into a hinted preset (hint weights at zero), a hinted one narrows "
+        "into an automatic preset (its L channel)",
     )
     p.add_argument(
         "--export", metavar="DIR", help="also write a SavedModel (export.py's)"
