@@ -74,7 +74,7 @@ def load_model(path):
     import keras
 
     # The package's own layers register themselves with Keras when imported.
-    from colorization.models import layers, spectral_norm  # noqa: F401
+    from colorization.models import hint_propagation, layers, spectral_norm  # noqa: F401
 
     if not os.path.isfile(path):
         raise ModelNotFoundError(f"model file {path!r} does not exist")

@@ -1,5 +1,6 @@
 """The hinted generator's own layers: hints pooled for the decoder blocks
-(`PooledHints`, `decoder_hints`), and a model widened from an automatic one."""
+(`PooledHints`, `decoder_hints`), a model widened from an automatic one, and hints
+spread over their regions (`HintPropagation`)."""
 
 import keras
 import numpy as np
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 from colorization.inference import load_model
 from colorization.models import ModelConfig, build_generator
+from colorization.models.hint_propagation import HintPropagation, add_hint_propagation
 from colorization.models.layers import PooledHints
 from colorization.warm_start import copy_weights
 from data_pipeline import hints
@@ -116,3 +118,90 @@ def test_bad_hint_model_settings_fail_in_one_line(values, message):
         ModelConfig(input_channels=4, **SMALL, **values)
     with pytest.raises(ValueError, match="does not use 'decoder_hints'"):
         ModelConfig(name="unet", decoder_hints=True)
+
+
+# -- spreading hints over their regions (HintPropagation) -------------------------------
+
+
+def _scene(l_left=0.0, l_right=0.0, size=(32, 64)):
+    """L_norm with two halves, and the network's ab: 0 everywhere."""
+    height, width = size
+    l_norm = np.full((1, height, width, 1), l_left, np.float32)
+    l_norm[:, :, width // 2 :] = l_right
+    return l_norm, np.zeros((1, height, width, 2), np.float32)
+
+
+def _with_hints(l_norm, points):
+    """The hinted input with 2 x 2 hints {(row, col): (a, b)}."""
+    ab = np.zeros(l_norm.shape[:3] + (2,), np.float32)
+    mask = np.zeros_like(l_norm)
+    for (row, col), value in points.items():
+        ab[:, row : row + 2, col : col + 2] = value
+        mask[:, row : row + 2, col : col + 2] = 1
+    return hints.hint_input(l_norm, ab, mask)
+
+
+def test_without_hints_the_propagation_changes_nothing():
+    l_norm, _ = _scene(-0.3, 0.4)
+    ab = tf.random.stateless_uniform([1, 32, 64, 2], SEED, -0.8, 0.8)
+    out = HintPropagation()([hints.no_hints(l_norm), ab])
+    np.testing.assert_array_equal(out.numpy(), ab.numpy())
+
+
+def test_a_hint_colours_its_region_and_stops_at_an_edge():
+    l_norm, ab = _scene(-0.5, 0.5)  # an edge of 50 L between the halves
+    out = HintPropagation(steps=40, edge=0.1, decay=0.999)(
+        [_with_hints(l_norm, {(4, 4): (0.4, -0.2)}), ab]
+    ).numpy()[0]
+    left, right = out[:, 2:28], out[:, 36:]
+    np.testing.assert_allclose(
+        left, np.broadcast_to([0.4, -0.2], left.shape), atol=0.03
+    )
+    assert np.abs(right).max() < 1e-3
+
+
+def test_the_reach_fades_with_distance_and_steps():
+    l_norm, ab = _scene()
+    out = HintPropagation(steps=8, decay=0.9)(
+        [_with_hints(l_norm, {(14, 2): (0.5, 0.5)}), ab]
+    ).numpy()[0, 15, :, 0]
+    assert out[3] > 0.4 and np.all(np.diff(out[4:20]) <= 1e-6)  # fades outward
+    assert np.all(out[24:] == 0)  # beyond 8 steps of 2 pixels
+
+
+def test_two_hints_each_take_their_own_region():
+    l_norm, ab = _scene(-0.5, 0.5)
+    given = _with_hints(l_norm, {(10, 6): (0.5, 0.0), (10, 50): (0.0, -0.5)})
+    out = HintPropagation(steps=40, decay=0.999)([given, ab]).numpy()[0]
+    np.testing.assert_allclose(out[20, 10], [0.5, 0.0], atol=0.03)
+    np.testing.assert_allclose(out[20, 56], [0.0, -0.5], atol=0.03)
+
+
+def test_a_model_with_propagation_saves_loads_and_refuses_misuse(tmp_path):
+    keras.utils.set_random_seed(10)
+    hinted = build_generator(
+        ModelConfig(input_channels=4, hint_gain=16.0, decoder_hints=True, **SMALL)
+    )
+    model = add_hint_propagation(hinted, steps=12)
+    inputs = _hinted_input()
+    without = hints.no_hints(inputs[..., :1])
+    np.testing.assert_allclose(
+        model(without, training=False).numpy(),
+        hinted(without, training=False).numpy(),
+        atol=1e-6,
+    )
+    path = str(tmp_path / "propagating.keras")
+    model.save(path)
+    loaded = load_model(path)
+    assert loaded.layers[-1].steps == 12
+    np.testing.assert_allclose(
+        loaded(inputs, training=False).numpy(),
+        model(inputs, training=False).numpy(),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="already propagates its hints"):
+        add_hint_propagation(model)
+    with pytest.raises(ValueError, match="takes no hints"):
+        add_hint_propagation(build_generator(ModelConfig(**SMALL)))
+    with pytest.raises(ValueError, match="decay out of range"):
+        HintPropagation(decay=1.5)
