@@ -4,6 +4,7 @@
     python -m colorization.checkpoints runs/default last.keras --which last
     python -m colorization.checkpoints runs/default t.keras --which last --temperature 0.5
     python -m colorization.checkpoints runs/default d.keras --which last --size 256 --blend 0.6
+    python -m colorization.checkpoints runs/hints h.keras --which last --propagate-hints
 
 train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
 the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
@@ -51,12 +52,21 @@ def generator_from_checkpoint(workdir, which="best"):
     return generator, config
 
 
-def write_model(workdir, output, which="best", temperature=None, blend=None, size=None):
+def write_model(
+    workdir,
+    output,
+    which="best",
+    temperature=None,
+    blend=None,
+    size=None,
+    propagate_hints=False,
+):
     """Writes the best or last generator of `workdir` to `output` (a .keras file,
     written whole or not at all) and its config.json beside it as the .json sidecar.
     `temperature` sets the annealed mean of a bins head and `blend` the bins-head
     weight of a two-head model (default: as trained); `size` records in the sidecar
-    the network input `Colorizer` uses (default: the training image size).
+    the network input `Colorizer` uses (default: the training image size);
+    `propagate_hints` ends a hinted generator with `HintPropagation`.
 
     Returns:
         (the run's ExperimentConfig, the sidecar's path).
@@ -70,6 +80,10 @@ def write_model(workdir, output, which="best", temperature=None, blend=None, siz
         from colorization.models import set_blend
 
         set_blend(generator, blend)
+    if propagate_hints:
+        from colorization.models.hint_propagation import add_hint_propagation
+
+        generator = add_hint_propagation(generator)
     with files.atomic_path(output) as temporary:
         generator.save(temporary)
     sidecar = os.path.splitext(output)[0] + ".json"
@@ -108,6 +122,11 @@ def main(argv=None):
     parser.add_argument(
         "--size", type=int, help="network input size to record (default: training's)"
     )
+    parser.add_argument(
+        "--propagate-hints",
+        action="store_true",
+        help="spread each hint over its region (HintPropagation); hinted runs only",
+    )
     args = parser.parse_args(argv)
     if not args.output.endswith(".keras"):
         print("error: the output must end in .keras", file=sys.stderr)
@@ -120,6 +139,7 @@ def main(argv=None):
             args.temperature,
             args.blend,
             args.size,
+            args.propagate_hints,
         )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

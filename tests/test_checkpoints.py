@@ -27,6 +27,11 @@ def test_last_checkpoint_equals_the_final_model_and_best_is_written(tmp_path, ca
         # The run's absolute paths (tmp_path) stay on this machine.
         assert str(tmp_path) in (workdir / "config.json").read_text()
         assert str(tmp_path) not in json.dumps(sidecar)
+    # Hint propagation needs a hinted run; nothing is written.
+    out = tmp_path / "propagating.keras"
+    assert checkpoints.main([str(workdir), str(out), "--propagate-hints"]) == 2
+    assert "takes no hints: nothing to propagate" in capsys.readouterr().err
+    assert not out.exists()
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype("float32")
     final = keras.saving.load_model(workdir / "model.keras")
     last = keras.saving.load_model(tmp_path / "last.keras")

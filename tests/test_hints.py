@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import evaluation, hint_eval, train_steps
+from colorization import checkpoints, evaluation, hint_eval, train_steps
 from colorization.config import ExperimentConfig
 from colorization.inference import load_model
 from colorization.models import ModelConfig, build_generator, is_hinted
@@ -382,6 +382,15 @@ def test_training_with_hints_from_an_automatic_model(photos, tmp_path, capsys):
     inputs = hints.no_hints(tf.random.stateless_uniform([1, 32, 32, 1], SEED, -1, 1))
     np.testing.assert_allclose(
         saved(inputs).numpy(), result.generator(inputs).numpy(), atol=1e-6
+    )
+    # Exported with hint propagation: the same model where no hint is given.
+    out = str(tmp_path / "propagating.keras")
+    flags = [str(workdir), out, "--which", "last", "--propagate-hints"]
+    assert checkpoints.main(flags) == 0
+    propagating = load_model(out)
+    assert type(propagating.layers[-1]).__name__ == "HintPropagation"
+    np.testing.assert_allclose(
+        propagating(inputs).numpy(), result.generator(inputs).numpy(), atol=1e-6
     )
 
 
