@@ -150,7 +150,7 @@ def test_without_hints_the_propagation_changes_nothing():
 
 def test_a_hint_colours_its_region_and_stops_at_an_edge():
     l_norm, ab = _scene(-0.5, 0.5)  # an edge of 50 L between the halves
-    out = HintPropagation(steps=40, edge=0.1, decay=0.999)(
+    out = HintPropagation(reach=1000.0, edge=0.15)(
         [_with_hints(l_norm, {(4, 4): (0.4, -0.2)}), ab]
     ).numpy()[0]
     left, right = out[:, 2:28], out[:, 36:]
@@ -160,19 +160,19 @@ def test_a_hint_colours_its_region_and_stops_at_an_edge():
     assert np.abs(right).max() < 1e-3
 
 
-def test_the_reach_fades_with_distance_and_steps():
+def test_the_reach_fades_with_distance():
     l_norm, ab = _scene()
-    out = HintPropagation(steps=8, decay=0.9)(
+    out = HintPropagation(reach=8.0)(
         [_with_hints(l_norm, {(14, 2): (0.5, 0.5)}), ab]
     ).numpy()[0, 15, :, 0]
-    assert out[3] > 0.4 and np.all(np.diff(out[4:20]) <= 1e-6)  # fades outward
-    assert np.all(out[24:] == 0)  # beyond 8 steps of 2 pixels
+    assert out[3] > 0.4 and np.all(np.diff(out[4:]) <= 1e-6)  # fades outward
+    assert np.all(out[40:] < 1e-3)  # five reaches away
 
 
 def test_two_hints_each_take_their_own_region():
     l_norm, ab = _scene(-0.5, 0.5)
     given = _with_hints(l_norm, {(10, 6): (0.5, 0.0), (10, 50): (0.0, -0.5)})
-    out = HintPropagation(steps=40, decay=0.999)([given, ab]).numpy()[0]
+    out = HintPropagation(reach=1000.0)([given, ab]).numpy()[0]
     np.testing.assert_allclose(out[20, 10], [0.5, 0.0], atol=0.03)
     np.testing.assert_allclose(out[20, 56], [0.0, -0.5], atol=0.03)
 
@@ -182,7 +182,7 @@ def test_a_model_with_propagation_saves_loads_and_refuses_misuse(tmp_path):
     hinted = build_generator(
         ModelConfig(input_channels=4, hint_gain=16.0, decoder_hints=True, **SMALL)
     )
-    model = add_hint_propagation(hinted, steps=12)
+    model = add_hint_propagation(hinted, reach=12.0)
     inputs = _hinted_input()
     without = hints.no_hints(inputs[..., :1])
     np.testing.assert_allclose(
@@ -193,7 +193,7 @@ def test_a_model_with_propagation_saves_loads_and_refuses_misuse(tmp_path):
     path = str(tmp_path / "propagating.keras")
     model.save(path)
     loaded = load_model(path)
-    assert loaded.layers[-1].steps == 12
+    assert loaded.layers[-1].reach == 12.0
     np.testing.assert_allclose(
         loaded(inputs, training=False).numpy(),
         model(inputs, training=False).numpy(),
@@ -203,5 +203,5 @@ def test_a_model_with_propagation_saves_loads_and_refuses_misuse(tmp_path):
         add_hint_propagation(model)
     with pytest.raises(ValueError, match="takes no hints"):
         add_hint_propagation(build_generator(ModelConfig(**SMALL)))
-    with pytest.raises(ValueError, match="decay out of range"):
-        HintPropagation(decay=1.5)
+    with pytest.raises(ValueError, match="reach out of range"):
+        HintPropagation(reach=-1.0)

@@ -2,41 +2,46 @@
 
 A hinted network learns to follow hints from simulated ones (`data_pipeline.hints`),
 but a fine-tune of a pretrained automatic model learns it slowly: the encoder was
-never taught to carry colour. This layer does the spreading without learning, in the
-spirit of Levin et al. 2004 ("Colorization using optimization": neighbours of similar
-lightness get similar colour): the correction a hint asks for (its ab minus the
-network's ab there) grows outward from the hint, step by step, to neighbours of
-similar L, and fades with every step and across every edge. Where two hints' regions
-meet, the one that reaches with more confidence wins (a geodesic Voronoi partition).
-The network's own colour stays wherever no hint reaches; with no hint the output is
+never taught to carry colour. This layer does the spreading without learning, on the
+assumption of Levin et al. 2004 ("Colorization using optimization"): pixels near each
+other with similar lightness have similar colour. The correction a hint asks for (its
+ab minus the network's ab there) is given to the cells around it, weighted by
+closeness and by likeness of L, as a joint bilateral filter guided by L weighs. The
+network's own colour stays wherever no hint reaches; with no hint the output is
 exactly the network's.
+
+Chosen on the first 40 validation photos at 224 px with true hints (`scripts/
+hint_table.py`), PSNR with 1 / 5 / 10 / 20 hints after 250 fine-tuning steps (22.71 dB
+without hints; the network alone gained at most 0.04 dB):
+- reach 64, edge 0.15: 23.54 / 25.31 / 26.45 / 27.35;
+- reach 96, edge 0.2 (the default): 23.99 / 25.84 / 26.67 / 27.25;
+- reach 128, edge 0.3: 24.34 / 26.01 / 26.54 / 26.93;
+- an edge-aware geodesic spread instead (128 steps to the 8 neighbours, each keeping
+  exp(-(dL / 0.2)**2) x 0.997 per pixel; the most confident hint wins): 23.53 /
+  25.09 / 26.06 / 27.02, and 0.6 s a photo against 11 ms: too slow for clicking.
 
     model = add_hint_propagation(load_model("runs/hints/model.keras"))
 """
 
 import keras
 
-# The 8 neighbours (row, column offsets) a step looks at.
-_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
-
 
 @keras.saving.register_keras_serializable(package="colorization")
 class HintPropagation(keras.layers.Layer):
-    """ab_out = ab + the hints' corrections, spread edge-aware over their regions.
+    """ab_out = ab + the hints' corrections, spread over the cells like them.
 
-    Works at 1 / `factor` of the network's resolution: each of `steps` steps, every
-    cell takes the most confident of its own correction and its 8 neighbours'; a
-    neighbour's confidence is multiplied by `decay` (per pixel of distance) and by
-    exp(-(dL / `edge`)**2), dL their L_norm difference. A hinted cell starts at
-    confidence 1. The corrections, times their confidence, are upsampled and added.
+    On a grid of `factor` x `factor` pixel cells, every hinted cell i (the mean of
+    its hinted pixels) gives its correction c_i (hint ab minus the network's ab) to
+    every cell p of its image with the weight
+    w_i(p) = exp(-|p - p_i|**2 / (2 reach**2)) * exp(-(L_p - L_i)**2 / (2 edge**2)),
+    near and of similar lightness, as a bilateral filter weighs. A cell takes the
+    w-weighted mean of the corrections, times its largest w (1 at a hint, 0 far from
+    every hint). The corrections are upsampled bilinearly and added.
 
     Args:
-        steps: Propagation steps; the reach is `steps * factor` network pixels.
-        edge: L_norm difference (L_norm = L / 50 - 1) at which a step keeps
-            exp(-1) of the confidence.
-        decay: Confidence kept per network pixel of distance, in (0, 1].
-        factor: Downsampling of the propagation grid; the network's H and W are
-            multiples of it.
+        reach: Distance (network pixels) at which a hint's weight falls to exp(-1/2).
+        edge: L_norm difference (L_norm = L / 50 - 1) at which it falls to exp(-1/2).
+        factor: Cell side in pixels; the network's H and W are multiples of it.
         **kwargs: Base layer keyword arguments such as `name`.
 
     Call args:
@@ -44,14 +49,12 @@ class HintPropagation(keras.layers.Layer):
             mask), ab its output (ab_norm), both (batch, H, W, ...).
     """
 
-    def __init__(self, steps=48, edge=0.1, decay=0.99, factor=2, **kwargs):
+    def __init__(self, reach=96.0, edge=0.2, factor=4, **kwargs):
         super().__init__(**kwargs)
-        _check("steps", steps, int, lambda v: v >= 1)
-        _check("factor", factor, int, lambda v: v >= 1)
+        _check("reach", reach, (int, float), lambda v: v > 0)
         _check("edge", edge, (int, float), lambda v: v > 0)
-        _check("decay", decay, (int, float), lambda v: 0 < v <= 1)
-        self.steps, self.factor = steps, factor
-        self.edge, self.decay = float(edge), float(decay)
+        _check("factor", factor, int, lambda v: v >= 1)
+        self.reach, self.edge, self.factor = float(reach), float(edge), factor
 
     def call(self, inputs):
         import tensorflow as tf  # the package runs on the TensorFlow backend
@@ -60,47 +63,39 @@ class HintPropagation(keras.layers.Layer):
         x, ab = tf.cast(x, tf.float32), tf.cast(ab, tf.float32)
         pool = lambda t: tf.nn.avg_pool2d(t, self.factor, self.factor, "VALID")  # noqa: E731
         mask = x[..., 3:4]
-        covered = pool(mask)
-        correction = pool((x[..., 1:3] - ab) * mask) / tf.maximum(covered, 1e-6)
-        confidence = tf.cast(covered > 0, tf.float32)
-        l_small = pool(x[..., :1])
-        # Each neighbour's step factor (edge x distance decay) depends on L only.
-        padded_l = tf.pad(l_small, [[0, 0], [1, 1], [1, 1], [0, 0]], "SYMMETRIC")
-        size = tf.shape(l_small)
-        gains = []
-        for dy, dx in _NEIGHBOURS:
-            shifted = padded_l[:, 1 + dy :, 1 + dx :][:, : size[1], : size[2]]
-            distance = self.factor * (dy * dy + dx * dx) ** 0.5
-            gains.append(
-                tf.exp(-tf.square((l_small - shifted) / self.edge))
-                * self.decay**distance
-            )
-        gains = tf.stack(gains)  # (8, batch, h, w, 1)
-
-        def neighbours(t):
-            padded = tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]])  # zeros: no hint
-            return tf.stack(
-                [
-                    padded[:, 1 + dy :, 1 + dx :][:, : size[1], : size[2]]
-                    for dy, dx in _NEIGHBOURS
-                ]
-            )
-
-        def step(_, state):
-            conf, corr = state
-            candidates = tf.concat([conf[tf.newaxis], gains * neighbours(conf)], 0)
-            corrections = tf.concat([corr[tf.newaxis], neighbours(corr)], 0)
-            best = tf.one_hot(tf.argmax(candidates[..., 0], axis=0), 9, axis=0)
-            return (
-                tf.reduce_max(candidates, axis=0),
-                tf.reduce_sum(best[..., tf.newaxis] * corrections, axis=0),
-            )
-
-        confidence, correction = keras.ops.fori_loop(
-            0, self.steps, step, (confidence, correction)
+        covered = pool(mask)[..., 0]  # (batch, h, w)
+        corrections = pool((x[..., 1:3] - ab) * mask) / tf.maximum(
+            covered[..., tf.newaxis], 1e-6
         )
+        lightness = pool(x[..., :1])[..., 0]
+        hinted = tf.where(covered > 0)  # (n, 3): image, row, column of each hint cell
+        image = hinted[:, 0]
+        rows = tf.cast(tf.range(tf.shape(covered)[1]), tf.float32)
+        columns = tf.cast(tf.range(tf.shape(covered)[2]), tf.float32)
+        row_of, column_of = (tf.cast(hinted[:, k], tf.float32) for k in (1, 2))
+        scale = 2 * (self.reach / self.factor) ** 2
+        spatial = tf.exp(
+            -tf.square(rows - row_of[:, tf.newaxis])[:, :, tf.newaxis] / scale
+            - tf.square(columns - column_of[:, tf.newaxis])[:, tf.newaxis, :] / scale
+        )  # (n, h, w)
+        own_lightness = tf.gather_nd(lightness, hinted)[:, tf.newaxis, tf.newaxis]
+        weights = spatial * tf.exp(
+            -tf.square(tf.gather(lightness, image) - own_lightness) / (2 * self.edge**2)
+        )
+        count = tf.shape(covered, out_type=tf.int64)[0]
+        total = tf.math.unsorted_segment_sum(weights, image, count)
+        mean = (
+            tf.math.unsorted_segment_sum(
+                weights[..., tf.newaxis]
+                * tf.gather_nd(corrections, hinted)[:, tf.newaxis, tf.newaxis],
+                image,
+                count,
+            )
+            / tf.maximum(total, 1e-12)[..., tf.newaxis]
+        )
+        strength = tf.maximum(tf.math.unsorted_segment_max(weights, image, count), 0.0)
         spread = tf.image.resize(
-            correction * confidence, tf.shape(ab)[1:3], method="bilinear"
+            mean * strength[..., tf.newaxis], tf.shape(ab)[1:3], method="bilinear"
         )
         return tf.clip_by_value(ab + spread, -1.0, 1.0)
 
@@ -109,9 +104,7 @@ class HintPropagation(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            steps=self.steps, edge=self.edge, decay=self.decay, factor=self.factor
-        )
+        config.update(reach=self.reach, edge=self.edge, factor=self.factor)
         return config
 
 
