@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorization import hint_graph
+from colorization.models.hint_propagation import without_hint_propagation
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
 
@@ -127,7 +128,8 @@ def portable_colorize(models, rgb, size, stride):
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their
             predictions are averaged. A hinted model gets L_norm and zero hint
-            channels: it colorizes automatically.
+            channels: it colorizes automatically (so its hint propagation, which
+            would change nothing, is left out).
         rgb: uint8 (N, H, W, 3).
         size: longer side of the copy the networks see.
         stride: the networks' stride.
@@ -137,11 +139,12 @@ def portable_colorize(models, rgb, size, stride):
     """
     planes = tf.transpose(tf.cast(rgb, tf.float32), [0, 3, 1, 2])  # (N, 3, H, W)
     l_norm, small_h, small_w = _network_input(planes, size, stride)
+    networks = [without_hint_propagation(model) for model in models]
     predictions = [
         tf.cast(
             model(hint_graph.network_input(model, l_norm), training=False), tf.float32
         )
-        for model in models
+        for model in networks
     ]  # a hinted model gets no hint: automatic colorization
     ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
     ab = tf.image.resize(ab_norm, tf.shape(rgb)[1:3], method="bilinear")

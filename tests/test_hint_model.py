@@ -9,7 +9,11 @@ import tensorflow as tf
 
 from colorization.inference import load_model
 from colorization.models import ModelConfig, build_generator
-from colorization.models.hint_propagation import HintPropagation, add_hint_propagation
+from colorization.models.hint_propagation import (
+    HintPropagation,
+    add_hint_propagation,
+    without_hint_propagation,
+)
 from colorization.models.layers import PooledHints
 from colorization.warm_start import copy_weights
 from data_pipeline import hints
@@ -199,6 +203,8 @@ def test_a_model_with_propagation_saves_loads_and_refuses_misuse(tmp_path):
         model(inputs, training=False).numpy(),
         atol=1e-6,
     )
+    assert without_hint_propagation(model) is hinted
+    assert without_hint_propagation(hinted) is hinted
     with pytest.raises(ValueError, match="already propagates its hints"):
         add_hint_propagation(model)
     with pytest.raises(ValueError, match="takes no hints"):

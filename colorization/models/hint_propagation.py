@@ -130,3 +130,13 @@ def add_hint_propagation(model, **options):
     ab = model(inputs)
     out = HintPropagation(name="hint_propagation", **options)([inputs, ab])
     return keras.Model(inputs, out, name=model.name)
+
+
+def without_hint_propagation(model):
+    """The network inside a model `add_hint_propagation` made (the same output
+    without hints, and no data-dependent shapes: what ONNX and TFLite exports take);
+    any other model as it is."""
+    if not isinstance(model.layers[-1], HintPropagation):
+        return model
+    (network,) = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return network
