@@ -3,8 +3,14 @@
 `python -m colorization.app.survey_set`, and with tiny models: a hinted one for colour
 hints, an automatic one for the hint tools turned off (the shipped model may be either).
 
-Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder); the README's
-docs/app.png is the `app.png` of a run.
+Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder). The README's
+docs/app.png is the `app.png` of
+`test_readme_screenshot_colour_hints_on_the_shipped_model` (the shipped model, which
+must take hints); make it with this test alone, so that the other screenshots
+(colorize.png, survey.png, results.png, oracle_hints.png) do not land in docs/:
+
+    APP_SCREENSHOTS=docs python -m pytest -m slow \
+        "tests/test_app_browser.py::test_readme_screenshot_colour_hints_on_the_shipped_model"
 """
 
 import base64
@@ -260,7 +266,7 @@ def test_colorize_page_uploads_shows_colour_and_downloads(
         "arguments[0].value = 50; arguments[0].dispatchEvent(new Event('input')); scrollTo(0, 0)",
         slider,
     )  # fmt: skip
-    browser.save_screenshot(os.path.join(shots, "app.png"))
+    browser.save_screenshot(os.path.join(shots, "colorize.png"))
 
     # The options apply to the photos added after them: size, blend and --compare.
     browser.find_element(By.CSS_SELECTOR, "#options summary").click()
@@ -321,6 +327,73 @@ def test_colorize_page_uploads_shows_colour_and_downloads(
         if entry["level"] == "SEVERE" and "status of 422" not in entry["message"]
     ]
     assert not severe
+
+
+# The README's photo and its hints: (x, y) in pixels of samples/coffee.jpg (600 x 400)
+# and the colour: the saucer red, the coffee brown, the table a light wood.
+README_PHOTO = os.path.join(REPO, "samples", "coffee.jpg")
+README_HINTS = ((110, 300, "#c02818"), (290, 140, "#7a4a28"), (520, 60, "#b07a40"))
+
+
+def test_readme_screenshot_colour_hints_on_the_shipped_model(served, browser, shots):
+    """docs/app.png: the page with three colour hints placed on a photo, colorized again
+    by the shipped model (skipped while the shipped model takes no hints)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url, _ = served
+    if not httpx.get(url + "/api/health").json()["hints"]:
+        pytest.skip("the shipped model takes no colour hints")
+    browser.get(url + "/")
+    wait_for(lambda: "ok" in browser.find_element(By.ID, "server-status").get_attribute("class"))  # fmt: skip
+    browser.find_element(By.ID, "files").send_keys(README_PHOTO)
+    wait_for(lambda: card(browser, "coffee.jpg").get_attribute("data-state") == "done")
+    coffee = card(browser, "coffee.jpg")
+    after = coffee.find_element(By.CSS_SELECTOR, "img.after")
+    unhinted = browser.execute_async_script(BYTES, after)
+
+    coffee.find_element(By.CSS_SELECTOR, ".hint-mode").click()
+    width, height = Image.open(README_PHOTO).size
+    for count, (x, y, colour) in enumerate(README_HINTS, 1):
+        browser.execute_script(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+            coffee.find_element(By.CSS_SELECTOR, ".hint-colour"),
+            colour,
+        )  # fmt: skip
+        shown = after.size  # offsets from the centre of the photo as shown
+        dx = (x + 0.5 - width / 2) * shown["width"] / width
+        dy = (y + 0.5 - height / 2) * shown["height"] / height
+        ActionChains(browser).move_to_element_with_offset(after, dx, dy).click().perform()  # fmt: skip
+        wait_for(
+            lambda count=count: (
+                coffee.get_attribute("data-hints") == "idle"
+                and coffee.find_element(By.CSS_SELECTOR, ".hints-state").text.startswith(f"{count} hint")
+            ),
+            what=f"the photo colorized with {count} hints",
+        )  # fmt: skip
+
+    items = coffee.find_elements(By.CSS_SELECTOR, ".hint-list li")
+    placed = [(int(i.get_attribute("data-x")), int(i.get_attribute("data-y"))) for i in items]  # fmt: skip
+    assert len(placed) == len(coffee.find_elements(By.CSS_SELECTOR, ".marker")) == 3
+    for (x, y), (want_x, want_y, _) in zip(placed, README_HINTS):
+        assert abs(x - want_x) <= 2 and abs(y - want_y) <= 2
+    assert browser.execute_async_script(BYTES, after) != unhinted  # colorized again
+
+    # A window tall enough for the header, the photo and the list of hints.
+    card_bottom, frame = browser.execute_script(
+        "scrollTo(0, 0); return [arguments[0].getBoundingClientRect().bottom,"
+        " outerHeight - innerHeight]",
+        coffee,
+    )
+    size = browser.get_window_size()
+    try:
+        browser.set_window_size(size["width"], int(card_bottom + 24 + frame))
+        browser.execute_script("scrollTo(0, 0)")
+        browser.save_screenshot(os.path.join(shots, "app.png"))
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
 
 
 def test_ten_survey_answers_and_the_results_page_match_the_database(
@@ -435,7 +508,7 @@ def test_hints_placed_on_the_photo_colour_it_and_download_as_json(
     )
     x, y = (int(items[0].get_attribute(f"data-{axis}")) for axis in "xy")
     assert abs(x - 640 / 4) <= 3 and abs(y - 427 / 3) <= 3
-    browser.save_screenshot(os.path.join(shots, "hints.png"))
+    browser.save_screenshot(os.path.join(shots, "oracle_hints.png"))
 
     # The re-colorization named the photo the server keeps instead of sending it.
     sent = browser.execute_script("return window.sentFields")
