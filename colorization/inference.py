@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorization import hint_graph, user_hints
+from colorization.models.hint_propagation import without_hint_propagation
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
 
@@ -175,6 +176,8 @@ def predict_small(models, rgb, size, stride, hints=None):
         hint_channels = tf.broadcast_to(
             hint_channels, tf.concat([tf.shape(l_norm)[:3], [3]], 0)
         )  # (N, h', w', 3)
+    if hints is None:  # the same output without the hint propagation's ~9 ms
+        models = [without_hint_propagation(model) for model in models]
     predictions = [
         tf.cast(
             model(

@@ -136,7 +136,8 @@ def without_hint_propagation(model):
     """The network inside a model `add_hint_propagation` made (the same output
     without hints, and no data-dependent shapes: what ONNX and TFLite exports take);
     any other model as it is."""
-    if not isinstance(model.layers[-1], HintPropagation):
+    layers = getattr(model, "layers", None)  # plain callables pass through
+    if not layers or not isinstance(layers[-1], HintPropagation):
         return model
     (network,) = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return network
