@@ -1,4 +1,4 @@
-"""Spread each colour hint over the region it lies on, along the photo's own edges.
+"""Spread each colour hint to the pixels near it of similar lightness.
 
 A hinted network learns to follow hints from simulated ones (`data_pipeline.hints`),
 but a fine-tune of a pretrained automatic model learns it slowly: the encoder was
@@ -28,7 +28,7 @@ import keras
 
 @keras.saving.register_keras_serializable(package="colorization")
 class HintPropagation(keras.layers.Layer):
-    """ab_out = ab + the hints' corrections, spread over the cells like them.
+    """ab_out = ab + the hints' corrections, spread to near cells of similar L.
 
     On a grid of `factor` x `factor` pixel cells, every hinted cell i (the mean of
     its hinted pixels) gives its correction c_i (hint ab minus the network's ab) to
