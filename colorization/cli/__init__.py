@@ -11,13 +11,39 @@ import re
 import sys
 import tempfile
 
-# TensorFlow's start-up lines on a machine without a GPU (or without AVX-512): they
-# read like failures ("failed call to cuInit") and say nothing a user can act on.
-_START_UP_NOISE = re.compile(
-    r"cudart_stub|cuda_platform|cuda_dnn|cuda_fft|cuda_blas|cuInit|"
-    r"absl::InitializeLog|cpu_feature_guard|To enable the following instructions|"
-    r"computation_placer|Unable to register cu"
-)
+# A line in Abseil's log format, as TensorFlow's C++ libraries print it:
+# "I0000 00:00:1796547194.069400    6692 port.cc:153] message" (severity I, W, E or F).
+_LOG_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] ")
+# Abseil's notice that logging is not set up yet, printed before the first record.
+_ABSL_NOTICE = "All log messages before absl::InitializeLog() is called"
+# A Python warning ("path.py:12: UserWarning: ..."): never part of a log record.
+_PYTHON_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ")
+# Errors TensorFlow logs while it probes for a GPU on a machine without one.
+_NO_GPU = re.compile(r"cuda|cuInit|Unable to register cu|computation_placer")
+
+
+def start_up_messages(log):
+    """The lines of TensorFlow's start-up `log` a user should see.
+
+    Judged by what the lines are, not by which ones a given CPU or build prints:
+    information and warning records (CPU features, oneDNN, "no GPU", ...) and
+    Abseil's notice are dropped, with the lines that continue them; so are the errors
+    of the GPU probe. Error and fatal records, and anything not in the log format
+    (a Python warning, say), are kept.
+    """
+    kept, dropping = [], False
+    for line in log.splitlines():
+        record = _LOG_RECORD.match(line)
+        if record:
+            severity = record.group(1)
+            dropping = severity in "IW" or bool(severity == "E" and _NO_GPU.search(line))
+        elif _ABSL_NOTICE in line:
+            dropping = True
+        elif _PYTHON_WARNING.match(line):
+            dropping = False
+        if line.strip() and not dropping:
+            kept.append(line)
+    return kept
 
 
 class FlagError(ValueError):
@@ -68,8 +94,8 @@ def quiet_tensorflow(verbose=False):
 
     TF_CPP_MIN_LOG_LEVEL set by the user wins, and `verbose` keeps everything. Else
     the level is set to 3 and the lines TensorFlow's libraries print while they load
-    (before that level applies) are captured; any that is not known start-up noise is
-    passed on to stderr.
+    (before that level applies) are captured; only errors among them are passed on to
+    stderr (`start_up_messages`).
     """
     if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         import tensorflow  # noqa: F401
@@ -86,6 +112,6 @@ def quiet_tensorflow(verbose=False):
             os.dup2(saved, 2)
             os.close(saved)
         captured.seek(0)
-        for line in captured.read().decode("utf-8", "replace").splitlines():
-            if line.strip() and not _START_UP_NOISE.search(line):
-                print(line, file=sys.stderr)
+        log = captured.read().decode("utf-8", "replace")
+    for line in start_up_messages(log):
+        print(line, file=sys.stderr)
