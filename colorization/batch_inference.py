@@ -3,16 +3,21 @@
     jobs, output = plan_jobs(["old_photos/"])           # -> old_photos_colorized/
     report = colorize_files(Colorizer.load(), jobs)
 
-Output files keep the relative paths and names of the inputs under one output folder;
-with `videos=True` folders and globs yield videos too, written as `NAME.mp4` there, and
-a single video given alone is written beside it as `NAME_colorized.mp4` (or to an
---output ending in .mp4). A file that cannot be read, colorized or written is reported
-and skipped, never half-written, and the run goes on; inputs are never overwritten.
+Output files keep the relative paths and names of the inputs under one output folder
+(a glob's matches: below the folder before its first wildcard); with `videos=True`
+folders and globs yield videos too, written as `NAME.mp4` there, and a single video
+given alone is written beside it as `NAME_colorized.mp4` (or to an --output ending in
+.mp4). Every path a run writes is planned first: a run that would write over one of its
+inputs, or two results to one path, is refused whole. A file that cannot be read,
+colorized or written is reported and skipped, never half-written, and the run goes on.
+Photos of one size go through the network together, on one scale whatever their bit
+depth (`image_io.stack_rgb`); an animated GIF, PNG or WebP has every frame colorized.
 """
 
 import dataclasses
 import glob
 import os
+import re
 import sys
 
 import numpy as np
@@ -40,25 +45,60 @@ class Report:
     failed: list = dataclasses.field(default_factory=list)  # (path, reason)
 
 
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def is_glob(item):
+    """True for an input that names no file or folder and has glob wildcards."""
+    return not os.path.lexists(item) and _GLOB_MAGIC.search(item) is not None
+
+
+def glob_root(pattern):
+    """The folder of a glob pattern before its first wildcard, which its matches are
+    kept relative to: "photos/**/*.jpg" -> "photos", "*.png" -> "."."""
+    parts = re.split(r"[/\\]" if os.altsep else "/", pattern)
+    root = []
+    for part in parts[:-1]:  # the last part names files
+        if _GLOB_MAGIC.search(part):
+            break
+        root.append(part)
+    return "/".join(root) or ("/" if pattern.startswith(("/", os.sep)) else ".")
+
+
 def default_output(first_input):
-    """`folder_colorized` beside the first input folder (or the first file's folder)."""
-    folder = (
-        first_input
-        if os.path.isdir(first_input)
-        else os.path.dirname(first_input) or "."
-    )
+    """`FOLDER_colorized` beside the first input folder (or the first file's folder,
+    or the folder of a glob before its first wildcard)."""
+    if is_glob(first_input):
+        folder = glob_root(first_input)
+    elif os.path.isdir(first_input):
+        folder = first_input
+    else:
+        folder = os.path.dirname(first_input) or "."
     folder = os.path.abspath(folder).rstrip(os.sep)
     return folder + "_colorized"
+
+
+def _inside(path, real_folder):
+    """True when `path` resolves to somewhere under the resolved `real_folder`."""
+    if real_folder is None:
+        return False
+    return os.path.realpath(path).startswith(real_folder.rstrip(os.sep) + os.sep)
 
 
 def find_images(inputs, exclude=None, videos=False):
     """(path, path relative to its input) for every image in files, folders and globs,
     and every video too with `videos=True` (files given by name are always listed).
 
+    Globs may be recursive ("photos/**/*.jpg"); their matches are kept relative to
+    the folder before the first wildcard ("photos"), so names in different subfolders
+    do not collide. Folders and globs list image (and video) names only, and nothing
+    under the folder `exclude` (the output folder).
+
     Raises:
         UsageError: an input matches nothing.
     """
     extensions = files.IMAGE_EXTENSIONS + (files.VIDEO_EXTENSIONS if videos else ())
+    excluded = os.path.realpath(exclude) if exclude else None
     sources = []
     for item in inputs:
         if os.path.isdir(item):
@@ -68,13 +108,21 @@ def find_images(inputs, exclude=None, videos=False):
             )
         elif os.path.isfile(item):
             sources.append((item, os.path.basename(item)))
+        elif not is_glob(item):
+            raise UsageError(f"no such file or folder: {item!r}")
         else:
+            root = glob_root(item)
             matches = sorted(
-                p for p in glob.glob(item, recursive=True) if os.path.isfile(p)
+                path
+                for path in glob.glob(item, recursive=True)
+                if os.path.isfile(path)
+                and files.has_extension(path, extensions)
+                and not _inside(path, excluded)
             )
             if not matches:
-                raise UsageError(f"no such file or folder: {item!r}")
-            sources.extend((p, os.path.basename(p)) for p in matches)
+                kind = "image or video" if videos else "image"
+                raise UsageError(f"no {kind} file matches {item!r}")
+            sources.extend((path, os.path.relpath(path, root)) for path in matches)
     return sources
 
 
@@ -96,8 +144,12 @@ def _single_video_target(inputs, output):
     return os.path.abspath(output)
 
 
-def plan_jobs(inputs, output=None, videos=False):
+def plan_jobs(inputs, output=None, videos=False, compare=False):
     """Expands folders (recursively), files and globs into (source, target) jobs.
+
+    Every path the run will write is planned here, before anything is written: a
+    run that would write over any of its inputs, or write two results to one path,
+    is refused as a whole.
 
     Args:
         inputs: files, folders and globs.
@@ -105,23 +157,22 @@ def plan_jobs(inputs, output=None, videos=False):
             input), or, when the only input is one video, the .mp4 to write (default:
             NAME_colorized.mp4 beside it).
         videos: list videos in folders and globs too (their targets end in .mp4).
+        compare: `NAME_compare` photos will be written beside the results too.
 
     Returns:
         (jobs, the output folder, or the output file of a single video).
 
     Raises:
         UsageError: an input matches nothing, the output folder is an input folder,
-            or two inputs would write the same output file.
+            an output would overwrite an input, or two outputs share a path.
     """
     if not inputs:
         raise UsageError("give at least one input file, folder or glob")
     single = _single_video_target(inputs, output) if videos else None
     if single is not None:
-        if os.path.realpath(single) == os.path.realpath(inputs[0]):
-            raise UsageError(
-                f"{inputs[0]!r} would be overwritten; choose another --output"
-            )
-        return [Job(inputs[0], single, video=True)], single
+        jobs = [Job(inputs[0], single, video=True)]
+        check_writes(jobs)
+        return jobs, single
     output = os.path.abspath(output or default_output(inputs[0]))
     real_output = os.path.realpath(output)
     for item in inputs:
@@ -129,24 +180,63 @@ def plan_jobs(inputs, output=None, videos=False):
             raise UsageError(
                 f"the output folder {output!r} is the input folder; choose another --output"
             )
-    sources = find_images(inputs, exclude=real_output, videos=videos)
-    jobs, targets = [], {}
-    for source, relative in sources:
+    jobs, seen = [], set()
+    for source, relative in find_images(inputs, exclude=real_output, videos=videos):
         is_video = videos and _is_video(source)
         if is_video:
             relative = os.path.splitext(relative)[0] + video_io.OUTPUT_EXTENSION
         target = os.path.join(output, relative)
-        if os.path.realpath(target) == os.path.realpath(source):
-            raise UsageError(
-                f"{source!r} would be overwritten; choose another --output"
-            )
-        if target in targets:
-            raise UsageError(
-                f"{targets[target]!r} and {source!r} would both be written to {target!r}"
-            )
-        targets[target] = source
-        jobs.append(Job(source, target, is_video))
+        key = (os.path.realpath(source), target)
+        if key not in seen:  # one file given twice (a folder and a glob in it)
+            seen.add(key)
+            jobs.append(Job(source, target, is_video))
+    check_writes(jobs, compare)
     return jobs, output
+
+
+def _file_id(path):
+    """(device, inode) of an existing file, None if there is none: the same file under
+    any name (a hard link, a case-insensitive spelling)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def check_writes(jobs, compare=False):
+    """Refuses jobs that would write over one of their inputs, or write two results
+    to one path (`compare`: counting the `NAME_compare` photos).
+
+    Raises:
+        UsageError: one line naming the files and what to do.
+    """
+    inputs = {}
+    for job in jobs:
+        inputs[os.path.realpath(job.source)] = job.source
+        inputs[_file_id(job.source)] = job.source
+    inputs.pop(None, None)
+    written = {}
+    for job in jobs:
+        targets = [job.target]
+        if compare and not job.video:
+            targets.append(_compare_path(job.target))
+        for target in targets:
+            real = os.path.normcase(os.path.realpath(target))
+            if real in written:
+                raise UsageError(
+                    f"{written[real]!r} and {job.source!r} would both be written to "
+                    f"{target!r}; rename one or colorize them separately"
+                )
+            written[real] = job.source
+            overwritten = inputs.get(os.path.realpath(target)) or inputs.get(
+                _file_id(target)
+            )
+            if overwritten is not None:
+                raise UsageError(
+                    f"the input {overwritten!r} would be overwritten by the result "
+                    f"of {job.source!r}; choose another --output"
+                )
 
 
 def _compare_path(target):
@@ -160,6 +250,19 @@ def _write(job, rgb, alpha, gray, compare):
         image_io.write_image(
             _compare_path(job.target), np.concatenate([gray, rgb], axis=1)
         )
+
+
+def _write_animation(job, animation, colored, compare):
+    """Writes the colorized frames of `animation` (and gray | colorized frames)."""
+    timing = (animation.durations, animation.loop)
+    alphas = [frame.alpha for frame in animation.frames]
+    image_io.write_animation(job.target, colored, *timing, alphas)
+    if compare:
+        pairs = [
+            np.concatenate([grey_preview(frame.rgb), rgb], axis=1)
+            for frame, rgb in zip(animation.frames, colored)
+        ]
+        image_io.write_animation(_compare_path(job.target), pairs, *timing)
 
 
 def colorize_files(
@@ -236,7 +339,11 @@ def _colorize_video(colorizer, job, batch_size, max_pixels, progress, smooth, re
 def _colorize_images(
     colorizer, jobs, batch_size, compare, max_pixels, progress, report
 ):
-    """Colorizes the photo jobs, adding what was written and what failed to `report`."""
+    """Colorizes the photo jobs, adding what was written and what failed to `report`.
+
+    Every frame of an animated GIF, PNG or WebP is colorized, in batches of
+    `batch_size`, and written back animated with its frame durations and loop.
+    """
     from tqdm import tqdm
 
     model_errors = _model_errors()
@@ -247,6 +354,15 @@ def _colorize_images(
         _fail(report, job, reason)
         bar.update()
 
+    def done(job):
+        report.done.append(job.target)
+        bar.update()
+
+    def colorize(job, rgb):
+        if job.hints is None:
+            return colorizer.colorize_array(rgb)
+        return colorizer.colorize_array(rgb, job.hints)  # a photo alone
+
     def write(job, data, result):
         gray = grey_preview(data.rgb) if compare else None
         try:
@@ -254,17 +370,13 @@ def _colorize_images(
         except OSError as error:
             fail(job, f"cannot write {job.target}: {error.strerror or error}")
             return
-        report.done.append(job.target)
-        bar.update()
+        done(job)
 
     def run(group):
         job = group[0][0]
-        rgb = np.stack([data.rgb for _, data in group])
+        rgb = image_io.stack_rgb([data.rgb for _, data in group])
         try:
-            if job.hints is None:
-                colored = colorizer.colorize_array(rgb)
-            else:  # a photo with its own hints, alone
-                colored = colorizer.colorize_array(rgb, job.hints)
+            colored = colorize(job, rgb)
         except user_hints.HintError as error:
             fail(job, f"{job.hints_file}: {error}")
             return
@@ -278,15 +390,44 @@ def _colorize_images(
         for (job, data), result in zip(group, colored):
             write(job, data, result)
 
+    def animate(job, animation):
+        frames = [frame.rgb for frame in animation.frames]
+        try:
+            colored = [
+                rgb
+                for start in range(0, len(frames), batch_size)
+                for rgb in colorize(
+                    job, image_io.stack_rgb(frames[start : start + batch_size])
+                )
+            ]
+        except user_hints.HintError as error:
+            return fail(job, f"{job.hints_file}: {error}")
+        except model_errors as error:
+            return fail(job, f"cannot colorize: {short_error(error)}")
+        try:
+            _write_animation(job, animation, colored, compare)
+        except OSError as error:
+            return fail(job, f"cannot write {job.target}: {error.strerror or error}")
+        done(job)
+
     for job in jobs:
         try:
-            data = image_io.read_image(job.source, max_pixels)
+            data = image_io.read_image(job.source, max_pixels, animation=True)
         except image_io.ImageError as error:
             fail(job, str(error))
             continue
         except OSError as error:
             fail(job, f"cannot read: {error.strerror or error}")
             continue
+        if data.animation is not None:
+            animate(job, data.animation)
+            continue
+        if data.frame_count > 1 and not files.has_extension(job.source, _JPEG):
+            tqdm.write(
+                f"warning: {job.source}: only the first of its {data.frame_count} "
+                "pages is colorized",
+                file=sys.stderr,
+            )
         if job.hints is not None:  # a photo with its own hints goes alone
             run([(job, data)])
             continue
@@ -300,6 +441,10 @@ def _colorize_images(
     for key in list(pending):
         run(pending.pop(key))
     bar.close()
+
+
+# A JPEG's further frames (MPO) are previews or the other eye of a stereo pair.
+_JPEG = (".jpg", ".jpeg", ".jpe")
 
 
 def _model_errors():

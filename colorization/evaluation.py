@@ -3,16 +3,26 @@
 Each photo's grey input is its own Lab L, so a perfect colorizer could give the photo
 back exactly; the baseline is that L with no colour. Every metric is reported per image
 and for the set, for the model and for the baseline.
+
+PSNR is capped at `PSNR_CAP` = 60 dB, as libvmaf caps the PSNR of 8-bit video: an
+identical result (the baseline of a grey photo) scores 60, not infinity, so set means
+stay finite. A figure that is undefined (SSIM of a photo under 11 pixels a side) is
+NaN here and null in JSON (`write_summary` writes strict JSON), and set means leave it
+out.
 """
+
+import json
+import math
 
 import numpy as np
 import tensorflow as tf
 
 from colorization import image_io, losses, metrics
 from data_pipeline import constants as C
-from data_pipeline import lab
+from data_pipeline import files, lab
 
 PER_IMAGE = ("psnr", "ssim", "colourfulness", "ab_auc", "hist_a", "hist_b")
+PSNR_CAP = 60.0  # dB: an MSE of 0.065 of 8-bit levels, under 8-bit rounding's 1/12
 
 
 def colourless(rgb):
@@ -25,7 +35,7 @@ def _scores(truth, result, truth_ab):
     hist = metrics.ab_histograms(ab)
     truth_hist = metrics.ab_histograms(truth_ab)
     return {
-        "psnr": metrics.psnr(truth, result),
+        "psnr": min(metrics.psnr(truth, result), PSNR_CAP),
         "ssim": metrics.ssim(truth, result),
         "colourfulness": metrics.colourfulness(result),
         "ab_auc": metrics.ab_error_auc(truth_ab, ab),
@@ -83,10 +93,7 @@ def evaluate_paths(colorizer, paths, progress=True):
         "truth": {"colourfulness": truth_colour},
     }
     for name in ("model", "baseline"):
-        means = {
-            key: float(np.nanmean([row[name][key] for row in images]))
-            for key in PER_IMAGE
-        }
+        means = {key: _mean([row[name][key] for row in images]) for key in PER_IMAGE}
         means["hist_a"] = metrics.histogram_intersection(
             totals[name][0], totals["truth"][0]
         )
@@ -100,25 +107,58 @@ def evaluate_paths(colorizer, paths, progress=True):
     return summary
 
 
+def _mean(values):
+    """The mean of the finite values (NaN, without a warning, if there is none)."""
+    finite = [value for value in values if math.isfinite(value)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def strict(value):
+    """`value` with every NaN or infinite float replaced by None (JSON's null)."""
+    if isinstance(value, dict):
+        return {key: strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _nan_for_null(value):
+    """The figures of a summary read from JSON, null (undefined) as NaN again."""
+    if isinstance(value, dict):
+        return {key: _nan_for_null(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nan_for_null(item) for item in value]
+    return float("nan") if value is None else value
+
+
+def write_summary(path, summary):
+    """Writes a summary of `evaluate_paths` as strict JSON (no NaN or Infinity, which
+    JSON does not have; undefined figures are null), atomically."""
+    text = json.dumps(strict(summary), indent=1, allow_nan=False)
+    with files.atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
 def score_model(model, folder, cache=None, again=False, limit=None):
     """`evaluate_paths` of the model file(s) `model` on every photo under `folder`,
     without the per-image rows; cached in the JSON file `cache` (reused unless
     `again`). `model` may be a list of files, averaged at run time.
     """
-    import json
     import os
 
     from colorization.inference import Colorizer
-    from data_pipeline import files
 
     if cache and os.path.isfile(cache) and not again:
-        with open(cache) as f:
-            return json.load(f)
+        with open(cache, encoding="utf-8") as f:
+            return _nan_for_null(json.load(f))
     paths = list(files.walk_images(folder))[:limit]
     summary = evaluate_paths(Colorizer.load(model), paths)
     summary.pop("images")
     if cache:
-        files.write_json(cache, summary)
+        write_summary(cache, summary)
     return summary
 
 

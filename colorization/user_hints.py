@@ -3,6 +3,10 @@ file.
 
     colorizer.colorize("photo.jpg", hints=[(120, 80, "#d04020"), (30, 200, (40, 90, 160))])
     hints = read_hints_file("hints.json")  # [{"x": 120, "y": 80, "color": "#d04020"}]
+    hints = parse_hints_json(request_text)  # the same, from JSON text
+
+JSON text is parsed by `parse_hints_json` only: whatever it holds (huge numbers, deep
+nesting, megabytes), the answer is `Hints` or a one-line `HintError`.
 
 A hint is a point of the photo as the user sees it (x the column, y the row, (0, 0)
 the top-left pixel, after the EXIF orientation) and a colour: an (r, g, b) of 0-255
@@ -23,6 +27,9 @@ import re
 import numpy as np
 
 MAX_HINTS = 1000
+MAX_JSON_BYTES = 1 << 18  # 1,000 hints written with indentation take under 100 kB
+MAX_JSON_DEPTH = 8  # hints need 3: [{"color": [r, g, b]}]
+_MAX_NUMBER_CHARS = 40  # JavaScript writes any double in under 25
 NOT_HINTED = (
     "this model takes no hints; colour hints need a hinted model "
     "(one trained with train.py --hints, e.g. --preset default-hints)"
@@ -86,11 +93,12 @@ def _is_int(value):
 
 
 def _is_number(value):
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _show(value):
@@ -162,33 +170,102 @@ def check_inside(hints, height, width):
             )
 
 
-def read_hints_file(path):
-    """Reads and checks a hints JSON file, `[{"x": 12, "y": 34, "color": "#rrggbb"}]`.
+def _number(text, convert):
+    """A JSON number, refused if it is too long to be a pixel position or a colour
+    (Python would spend time on it, or refuse ints over 4,300 digits) or overflows."""
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise HintError(
+            f"a number of {len(text)} characters: at most {_MAX_NUMBER_CHARS}"
+        )
+    value = convert(text)
+    if not _is_number(value):
+        raise HintError(f"the number {_show(text)} is out of range")
+    return value
+
+
+def _refuse_constant(name):
+    raise HintError(f"{name} is not a number JSON allows")
+
+
+def _depth(text):
+    """How deeply the lists and objects of JSON `text` nest (strings ignored)."""
+    text = re.sub(r"\\.", "", text)  # escaped characters, such as \"
+    text = re.sub(r'"[^"]*"', "", text)  # strings, with their brackets
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", text):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_hints_json(text):
+    """Parses and checks the JSON text of hints, `[{"x": 12, "y": 34, "color":
+    "#rrggbb"}]`, whatever it holds: the one parser of hints files and of the web
+    app's hints field.
+
+    Args:
+        text: str, or bytes in UTF-8.
 
     Raises:
-        HintError: the file is missing or unreadable, not JSON, or a hint is bad; the
-            message starts with the path.
+        HintError: one line saying why: too large, not UTF-8, not JSON, nested too
+            deeply, a number too long or out of range, not a list, or a bad hint.
+    """
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise HintError(f"hints must be JSON text, not {type(text).__name__}")
+    if len(text) > MAX_JSON_BYTES:  # characters: at least as many bytes
+        raise HintError(f"too large for hints: over {MAX_JSON_BYTES} bytes")
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise HintError("not UTF-8 text") from None
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise HintError(
+            f"lists or objects nested more than {MAX_JSON_DEPTH} deep; hints are "
+            '[{"x", "y", "color"}, ...]'
+        )
+    try:
+        values = json.loads(
+            text,
+            parse_int=lambda s: _number(s, int),
+            parse_float=lambda s: _number(s, float),
+            parse_constant=_refuse_constant,
+        )
+    except HintError:
+        raise
+    except json.JSONDecodeError as error:
+        raise HintError(f"not valid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # what the checks above missed
+        raise HintError(f"not valid JSON: {' '.join(str(error).split())}") from None
+    if not isinstance(values, list):
+        what = "an object" if isinstance(values, dict) else type(values).__name__
+        raise HintError(
+            f'must be a JSON list of {{"x", "y", "color"}} objects, not {what}'
+        )
+    return parse_hints(values)
+
+
+def read_hints_file(path):
+    """Reads and checks a hints JSON file, `[{"x": 12, "y": 34, "color": "#rrggbb"}]`
+    (`parse_hints_json`).
+
+    Raises:
+        HintError: the file is missing, unreadable or too large, not JSON, or a hint
+            is bad; the message starts with the path.
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            values = json.load(f)
+        with open(path, "rb") as f:
+            data = f.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError:
         raise HintError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise HintError(f"{path}: is a folder, not a hints file") from None
-    except UnicodeDecodeError:
-        raise HintError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise HintError(f"{path}: not valid JSON: {error}") from None
     except OSError as error:
         raise HintError(f"{path}: cannot read: {error.strerror or error}") from None
-    if not isinstance(values, list):
-        raise HintError(
-            f'{path}: must be a JSON list of {{"x", "y", "color"}} objects, not '
-            f"{type(values).__name__ if not isinstance(values, dict) else 'an object'}"
-        )
+    if len(data) > MAX_JSON_BYTES:
+        raise HintError(f"{path}: too large for hints: over {MAX_JSON_BYTES} bytes")
     try:
-        return parse_hints(values)
+        return parse_hints_json(data)
     except HintError as error:
         raise HintError(f"{path}: {error}") from None
 

@@ -409,7 +409,14 @@ def test_cli_damaged_video_is_one_line_on_the_terminal(tmp_path, model_path):
     assert _listing(tmp_path) == ["cut.mp4", "good.mp4"]
 
 
-def test_cli_ctrl_c_leaves_nothing_behind(tmp_path, model_path):
+@pytest.mark.parametrize(
+    "sent,status,word",
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_cli_ctrl_c_or_sigterm_leaves_nothing_behind(
+    tmp_path, model_path, sent, status, word
+):
     source = write_clip(tmp_path / "long.avi", np.repeat(pan_frames(10), 150, axis=0))
     process = subprocess.Popen(
         [sys.executable, "infer.py", source, "--model", model_path, "--quiet"],
@@ -422,11 +429,11 @@ def test_cli_ctrl_c_leaves_nothing_behind(tmp_path, model_path):
     while not partial.exists() and process.poll() is None:
         assert time.monotonic() < deadline, "the encoder never started"
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)  # as Ctrl-C does, mid-video
+    process.send_signal(sent)  # as Ctrl-C (or `kill`, a scheduler) does, mid-video
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == status, err
     assert err.strip().splitlines()[-1] == (
-        "infer.py: interrupted; no half-written file is left"
+        f"infer.py: {word}; no half-written file is left"
     )
     assert _listing(tmp_path) == ["long.avi"]
     assert not _processes_writing(partial)  # FFmpeg was stopped, not left running

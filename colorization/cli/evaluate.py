@@ -6,7 +6,9 @@
 (`python evaluate.py ...` is the same command.) The grey input of each photo is its own
 L, so a perfect model would recover it. Prints PSNR, SSIM, ab-error AuC, a/b histogram
 intersection and colourfulness for the model and for ab = 0; --json writes the set and
-per-image figures.
+per-image figures as strict JSON: PSNR is capped at 60 dB (an identical image, such as
+the baseline of a grey photo, scores 60), and an undefined figure (SSIM of a photo
+under 11 pixels a side) is null and left out of the set's mean.
 """
 
 import os
@@ -52,7 +54,7 @@ def main(argv=None):
     if not os.path.isdir(args.folder) or not paths:
         return cli.fail("evaluate.py", f"no photos found in {args.folder!r}")
     cli.quiet_tensorflow(args.verbose)
-    from colorization.evaluation import evaluate_paths, format_table
+    from colorization.evaluation import evaluate_paths, format_table, write_summary
     from colorization.inference import Colorizer
 
     try:
@@ -68,7 +70,7 @@ def main(argv=None):
     print(format_table(summary))
     if args.json:
         try:
-            files.write_json(args.json, summary)
+            write_summary(args.json, summary)
         except OSError as error:
             return cli.fail("evaluate.py", f"cannot write {args.json}: {error}", 1)
     return 1 if summary["failed"] else 0

@@ -10,10 +10,15 @@
     colorize photo.jpg --hints hints.json --model runs/hints/model.keras  # colour hints
 
 (`python infer.py ...` is the same command.) Without --model it uses the model shipped
-in the package. Every output keeps the full resolution of its input; inputs are never
-overwritten, a file that cannot be read, colorized or written is reported on stderr
-and skipped, and the exit status is 1 if any file failed (2 for usage errors, 130 for
-Ctrl-C, which leaves no half-written file).
+in the package. Every output keeps the full resolution of its input. Every output path
+is planned before anything is written: a run that would write over one of its inputs,
+or two results to one path, is refused (exit status 2). A glob (quote it) may use **
+for subfolders; its results keep their paths below the folder before the first
+wildcard, and go by default to that folder's _colorized sibling. A file that cannot be
+read, colorized or written is reported on stderr and skipped, and the exit status is 1
+if any file failed (2 for usage errors, 130 for Ctrl-C and 143 for SIGTERM, which
+leave no half-written file). Every frame of an animated GIF, PNG or WebP is colorized,
+keeping its frame durations and loop.
 
 Videos (mp4, m4v, avi, mov, mkv, webm, mpeg, mpg) are written as H.264 MP4 with the
 same size, frame count and frame rate, and the input's audio copied. A video given
@@ -27,11 +32,19 @@ model (`colorization.user_hints`). A bad hints file, or hints for a model that t
 none, is a usage error; a point outside the photo fails the photo. Nothing is written.
 """
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 from colorization import cli, image_io
 from colorization.temporal import Smoothing
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as Ctrl-C does: every
+    half-written file is removed on the way out."""
 
 
 def parser():
@@ -154,8 +167,30 @@ def _summary(report, jobs, output):
     return f"colorized {len(report.done)} of {len(jobs)} {noun} into {output}"
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While inside, the first SIGTERM raises `Terminated` (later ones are ignored, so
+    they cannot cut the clean-up short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    received = []
+
+    def handler(signum, frame):
+        if not received:
+            received.append(signum)
+            raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
-    """Colorizes the inputs; returns the exit status (2: usage, 1: a file failed)."""
+    """Colorizes the inputs; returns the exit status (2: usage, 1: a file failed,
+    130: Ctrl-C, 143: SIGTERM)."""
     from colorization import user_hints
 
     try:
@@ -163,13 +198,26 @@ def main(argv=None):
         hints = user_hints.read_hints_file(args.hints) if args.hints else None
     except (cli.FlagError, user_hints.HintError) as error:
         return cli.fail("infer.py", error)
+    with _sigterm_as_interrupt():
+        try:
+            return _run(args, hints)
+        except KeyboardInterrupt as stop:
+            word = "terminated" if isinstance(stop, Terminated) else "interrupted"
+            print(f"\ninfer.py: {word}; no half-written file is left", file=sys.stderr)
+            return 128 + (signal.SIGTERM if word == "terminated" else signal.SIGINT)
+
+
+def _run(args, hints):
+    """`main` after the flags and hints are read."""
     cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
     from colorization import batch_inference
     from colorization.inference import Colorizer
 
     try:
-        jobs, output = batch_inference.plan_jobs(args.inputs, args.output, videos=True)
+        jobs, output = batch_inference.plan_jobs(
+            args.inputs, args.output, videos=True, compare=args.compare
+        )
         colorizer = Colorizer.load(
             args.models or args.model,
             size=args.size,
@@ -180,19 +228,15 @@ def main(argv=None):
             jobs = _with_hints(jobs, hints, args.hints, colorizer)
     except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
         return cli.fail("infer.py", error)
-    try:
-        report = batch_inference.colorize_files(
-            colorizer,
-            jobs,
-            args.batch_size,
-            args.compare,
-            args.max_pixels,
-            progress=not args.quiet,
-            smooth=Smoothing(strength=args.smoothing),
-        )
-    except KeyboardInterrupt:
-        print("\ninfer.py: interrupted; no half-written file is left", file=sys.stderr)
-        return 130
+    report = batch_inference.colorize_files(
+        colorizer,
+        jobs,
+        args.batch_size,
+        args.compare,
+        args.max_pixels,
+        progress=not args.quiet,
+        smooth=Smoothing(strength=args.smoothing),
+    )
     print(_summary(report, jobs, output), file=sys.stderr)
     return 1 if report.failed else 0
 
