@@ -409,6 +409,30 @@ def test_cli_damaged_video_is_one_line_on_the_terminal(tmp_path, model_path):
     assert _listing(tmp_path) == ["cut.mp4", "good.mp4"]
 
 
+# infer.py, run so that it stops mid-video after its first frame is written to the
+# encoder: it touches `marker`, then waits there for the test's signal. The signal
+# thus always comes mid-video, however fast the machine colorizes the clip.
+_MID_VIDEO = """
+import pathlib, sys, time
+from colorization import video_io
+from colorization.cli import infer
+
+marker = pathlib.Path(sys.argv.pop(1))
+write = video_io.VideoWriter.write
+
+def write_then_wait(self, rgb):
+    write(self, rgb)
+    if not marker.exists():
+        marker.touch()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+
+video_io.VideoWriter.write = write_then_wait
+sys.exit(infer.main())
+"""
+
+
 @pytest.mark.parametrize(
     "sent,status,word",
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
@@ -417,25 +441,31 @@ def test_cli_damaged_video_is_one_line_on_the_terminal(tmp_path, model_path):
 def test_cli_ctrl_c_or_sigterm_leaves_nothing_behind(
     tmp_path, model_path, sent, status, word
 ):
-    source = write_clip(tmp_path / "long.avi", np.repeat(pan_frames(10), 150, axis=0))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    source = write_clip(clips / "long.avi", np.repeat(pan_frames(10), 3, axis=0))
+    marker = tmp_path / "mid-video"
     process = subprocess.Popen(
-        [sys.executable, "infer.py", source, "--model", model_path, "--quiet"],
+        [sys.executable, "-c", _MID_VIDEO, str(marker), source]
+        + ["--model", model_path, "--quiet"],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
     )
-    partial = tmp_path / ".long_colorized.video.partial.mp4"
     deadline = time.monotonic() + 120
-    while not partial.exists() and process.poll() is None:
-        assert time.monotonic() < deadline, "the encoder never started"
+    while not marker.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the first frame never reached the encoder"
         time.sleep(0.05)
+    partial = clips / ".long_colorized.video.partial.mp4"
+    assert partial.exists()  # the encoder is writing
     process.send_signal(sent)  # as Ctrl-C (or `kill`, a scheduler) does, mid-video
     _, err = process.communicate(timeout=60)
     assert process.returncode == status, err
     assert err.strip().splitlines()[-1] == (
         f"infer.py: {word}; no half-written file is left"
     )
-    assert _listing(tmp_path) == ["long.avi"]
+    assert _listing(clips) == ["long.avi"]
     assert not _processes_writing(partial)  # FFmpeg was stopped, not left running
 
 
