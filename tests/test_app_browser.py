@@ -40,6 +40,7 @@ pytestmark = pytest.mark.slow
 
 SAMPLE = os.path.join(REPO, "samples", "rocket.jpg")  # 640 x 427, black and white
 SURVEY_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "retina")
+SURVEY_TOKEN = "browser-test-admin-token"
 
 
 def _free_port():
@@ -72,6 +73,7 @@ def served(tmp_path_factory):
     assert built.returncode == 0, built.stderr
     db = str(root / "votes.sqlite3")
     args = ["--survey-images", str(root / "set"), "--survey-db", db]
+    args += ["--survey-token", SURVEY_TOKEN]
     with _app(root, args) as url:
         yield url, db
 
@@ -434,7 +436,10 @@ def test_ten_survey_answers_and_the_results_page_match_the_database(
 
     wait_for(lambda: len(stored()) == 10, 30, "the votes")
     assert [n for (n,) in stored()] == answers
+    assert browser.execute_script("return document.cookie") == ""  # HttpOnly
     browser.get(url + "/survey/results")
+    assert "admin token" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(url + "/survey/results?token=" + SURVEY_TOKEN)
     browser.save_screenshot(os.path.join(shots, "results.png"))
     shown = {
         row.get_attribute("data-source"): [

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -21,7 +22,15 @@ import pytest
 from PIL import Image
 
 from colorization import survey_report
-from colorization.app import results, server, survey, survey_routes, survey_set
+from colorization.app import __main__ as app_main
+from colorization.app import (
+    results,
+    server,
+    survey,
+    survey_access,
+    survey_routes,
+    survey_set,
+)
 from tests.conftest import encode, photo
 from tests.train_data import REPO
 
@@ -30,6 +39,8 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     from starlette.testclient import TestClient
 
 SCENES = ("a", "b", "c", "d")
+TOKEN = "test-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def make_survey_folder(root, scenes=SCENES, extra=("l1", ("a", "b"))):
@@ -49,7 +60,8 @@ def make_survey_folder(root, scenes=SCENES, extra=("l1", ("a", "b"))):
 @pytest.fixture
 def app(tmp_path):
     folder = make_survey_folder(tmp_path / "set")
-    opened = survey_routes.Survey.open(str(folder), str(tmp_path / "votes.sqlite3"))
+    db_path = str(tmp_path / "votes.sqlite3")
+    opened = survey_routes.Survey.open(str(folder), db_path, admin_token=TOKEN)
     return server.create_app(None, opened)
 
 
@@ -63,14 +75,12 @@ def vote(client, photo_id, natural=True, response_ms=1200):
     return client.post("/api/survey/vote", json=body)
 
 
-def test_the_survey_page_gives_a_cookie_and_shows_no_source(app):
+def test_the_survey_page_shows_no_source(app):
     with TestClient(app) as client:
         page = client.get("/survey")
         assert page.status_code == 200 and "Does this photo look natural?" in page.text
-        assert survey_routes.COOKIE in page.cookies
-        assert len(rows(app, "participants")) == 1
         first = client.get("/api/survey/next")
-        assert first.status_code == 200 and len(rows(app, "participants")) == 1
+        assert first.status_code == 200
         body = first.json()
         assert body["answered"] == 0 and body["remaining"] == len(SCENES)
         for source in ("real", "default", "l1", ".png", ".jpg"):
@@ -81,12 +91,49 @@ def test_the_survey_page_gives_a_cookie_and_shows_no_source(app):
         assert shown.format == "JPEG" and not shown.getexif()
         # A reload shows the same photo: nobody skips to a source they like.
         assert client.get("/api/survey/next").json()["photo"] == body["photo"]
+        vote(client, body["photo"])
+        following = client.get("/api/survey/next").json()["photo"]
+        assert client.get("/api/survey/next").json()["photo"] == following
         assert client.get("/survey/photo/0123456789abcdef0123").status_code == 404
+
+
+def test_visits_write_nothing_and_the_first_vote_makes_the_participant(app):
+    """Issue 20, point 13: a participant (a synced write) per vote, not per visit."""
+    with TestClient(app) as client:
+        for _ in range(30):
+            client.cookies.clear()
+            assert client.get("/survey").status_code == 200
+            assert client.get("/api/survey/next").status_code == 200
+        assert [rows(app, t) for t in ("participants", "shown", "votes")] == [[]] * 3
+        assert survey_access.COOKIE not in client.cookies
+        shown = client.get("/api/survey/next").json()["photo"]
+        assert client.get("/api/survey/next").json()["photo"] == shown  # a reload
+        pending = client.cookies[survey_access.PENDING_COOKIE]
+        other = next(p.id for p in app.state.survey.photos.photos if p.id != shown)
+        assert vote(client, other).status_code == 409  # not the photo shown
+        assert rows(app, "participants") == []
+        answer = vote(client, shown, response_ms=900)
+        assert answer.json() == {"ok": True, "answered": 1}
+        assert survey_access.COOKIE in answer.cookies
+        ((who, _, _),) = rows(app, "participants")
+        (row,) = rows(app, "votes")
+        assert row[1:3] == (who, shown) and row[6] == 900 and row[7] >= 0
+        assert rows(app, "shown") == [(who, shown, pytest.approx(row[8], abs=60))]
+        body = client.get("/api/survey/next").json()
+        assert body["answered"] == 1 and body["photo"] != shown
+        assert len(rows(app, "participants")) == 1
+        # The cookie of the photo shown, without the participant cookie (the first
+        # vote's answer was lost): the same participant, who has answered that photo.
+        with TestClient(app) as again:
+            again.cookies.set(survey_access.PENDING_COOKIE, pending)
+            assert vote(again, shown).status_code == 409
+        assert len(rows(app, "participants")) == 1 and len(rows(app, "votes")) == 1
 
 
 def test_a_participant_sees_each_scene_once_with_sources_balanced(app):
     photos = app.state.survey.photos
-    for _ in range(3):  # three participants, each with their own cookie
+    # l1 shows 2 of the 4 scenes: its scenes must not go to the other sources first.
+    for _ in range(10):  # ten participants, each with their own cookie
         with TestClient(app) as client:
             client.get("/survey")
             seen = []
@@ -102,7 +149,7 @@ def test_a_participant_sees_each_scene_once_with_sources_balanced(app):
             assert sorted(p.scene for p in seen) == list(SCENES)
             per_source = [sum(p.source == s for p in seen) for s in photos.sources]
             assert max(per_source) - min(per_source) <= 1
-    assert len(rows(app, "votes")) == 3 * len(SCENES)
+    assert len(rows(app, "votes")) == 10 * len(SCENES)
 
 
 def test_votes_that_break_the_rules_are_refused_and_change_nothing(app, tmp_path):
@@ -136,9 +183,142 @@ def test_votes_that_break_the_rules_are_refused_and_change_nothing(app, tmp_path
         assert [rows(app, t) for t in ("participants", "shown", "votes")] == before
         client.cookies.clear()
         assert vote(client, shown).status_code == 403
-        client.cookies.set(survey_routes.COOKIE, "forged")
+        client.cookies.set(survey_access.COOKIE, "forged")
         assert vote(client, shown).status_code == 403
         assert rows(app, "votes") == before[2]
+
+
+def test_a_vote_with_a_huge_number_or_deep_nesting_is_a_one_line_4xx(app):
+    """Issue 20, point 7: bodies that break the JSON parser are the client's fault."""
+    with TestClient(app) as client:
+        shown = client.get("/api/survey/next").json()["photo"]
+        start = b'{"photo": "%s", "natural": true, "response_ms": ' % shown.encode()
+        bodies = {
+            "5,000 digits": start + b"7" * 5000 + b"}",
+            "4,000 digits": start + b"7" * 4000 + b"}",
+            "100,000 deep": b"[" * 100_000 + b"]" * 100_000,
+            "2,000 deep": b"[" * 2000 + b"]" * 2000,
+            "2,000 deep in the vote": start + b"[" * 1500 + b"]" * 1500 + b"}",
+            "1e999": start + b"1e999}",
+            "NaN": start + b"NaN}",
+        }
+        for name, body in bodies.items():
+            response = client.post(
+                "/api/survey/vote",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            assert 400 <= response.status_code < 500, (name, response.text)
+            assert "\n" not in response.text.strip() and response.json()["error"]
+
+        def stream():  # no Content-Length: refused once the bytes pass the limit
+            yield start
+            for _ in range(1000):
+                yield b" " * 1000
+
+        response = client.post(
+            "/api/survey/vote",
+            content=stream(),
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 413 and response.json()["error"]
+    assert rows(app, "votes") == []
+
+
+def _set_cookies(response):
+    """{name: attributes} of the response's Set-Cookie headers (lower case)."""
+    found = {}
+    for header in response.headers.get_list("set-cookie"):
+        name_value, *attributes = [part.strip() for part in header.split(";")]
+        name = name_value.split("=")[0]
+        found[name] = {a.split("=")[0].lower(): a.lower() for a in attributes}
+    return found
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_cookies_are_signed_http_only_same_site_and_secure_on_https(app, scheme):
+    """Issue 20, point 12: a participant id is not enough to vote as them."""
+    with TestClient(app, base_url=f"{scheme}://testserver") as client:
+        next_photo = client.get("/api/survey/next")
+        answer = vote(client, next_photo.json()["photo"])
+        assert answer.status_code == 200
+    ((who, _, _),) = rows(app, "participants")
+    for response in (next_photo, answer):
+        for name, attributes in _set_cookies(response).items():
+            assert "httponly" in attributes and "path" in attributes, name
+            assert attributes["samesite"] in ("samesite=strict", "samesite=lax")
+            assert ("secure" in attributes) == (scheme == "https"), name
+    cookie = answer.cookies[survey_access.COOKIE]
+    assert who in cookie and cookie != who  # the id, signed
+    shown = None
+    for forged in (who, cookie[:-1] + ("0" if cookie[-1] != "0" else "1")):
+        with TestClient(app, base_url=f"{scheme}://testserver") as client:
+            client.cookies.set(survey_access.COOKIE, forged)
+            body = client.get("/api/survey/next").json()
+            assert body["answered"] == 0  # a new visitor, not `who`
+            shown = shown or body["photo"]
+    with TestClient(app) as client:  # the id alone cannot vote
+        client.cookies.set(survey_access.COOKIE, who)
+        assert vote(client, shown).status_code == 403
+    assert len(rows(app, "votes")) == 1
+
+
+def test_the_vote_export_has_pseudonyms_that_cannot_vote(app):
+    """Issue 20, point 12: /survey/votes.csv listed the ids that were the cookies."""
+    with TestClient(app) as victim:
+        vote(victim, victim.get("/api/survey/next").json()["photo"])
+        waiting = victim.get("/api/survey/next").json()["photo"]  # shown, not answered
+    ((who, _, _),) = rows(app, "participants")
+    with TestClient(app) as client:
+        exported = client.get("/survey/votes.csv", headers=ADMIN).text.splitlines()
+    assert exported[0].split(",")[2] == "participant" and len(exported) == 2
+    pseudonym = exported[1].split(",")[2]
+    assert pseudonym and who not in exported[1]
+    for cookie in (pseudonym, who):
+        with TestClient(app) as attacker:
+            attacker.cookies.set(survey_access.COOKIE, cookie)
+            assert vote(attacker, waiting).status_code == 403
+            assert attacker.get("/api/survey/next").json()["answered"] == 0
+    assert len(rows(app, "votes")) == 1
+    with TestClient(app) as client:  # the same pseudonym in the next export
+        again = client.get("/survey/votes.csv", headers=ADMIN).text.splitlines()
+    assert again == exported
+
+
+ADMIN_PATHS = (
+    "/survey/results",
+    "/survey/results.csv",
+    "/survey/votes.csv",
+    "/api/survey/results",
+)
+
+
+def test_the_results_and_exports_need_the_admin_token(app, tmp_path):
+    """Issue 20, point 12: results and exports for the organiser only."""
+    with TestClient(app) as client:
+        for path in ADMIN_PATHS:
+            for headers, query in (
+                ({}, ""),
+                ({"Authorization": "Bearer wrong-token-0123456789"}, ""),
+                ({"Authorization": TOKEN}, ""),  # not a Bearer header
+                ({}, "?token=" + TOKEN[:-1]),
+                ({}, "?token=\u00e9t\u00e9"),
+            ):
+                refused = client.get(path + query, headers=headers)
+                assert refused.status_code == 401, (path, headers, query)
+                assert "token" in refused.text and TOKEN not in refused.text
+            assert client.get(path, headers=ADMIN).status_code == 200, path
+            assert client.get(f"{path}?token={TOKEN}").status_code == 200, path
+        page = client.get("/survey/results", headers=ADMIN).text
+        for export in ("results.csv", "votes.csv"):
+            link = page.split(f'href="/survey/{export}')[1].split('"')[0]
+            assert link == f"?token={TOKEN}"
+    folder, db_path = str(tmp_path / "set"), str(tmp_path / "votes.sqlite3")
+    generated = survey_routes.Survey.open(folder, db_path).admin_token
+    assert len(generated) >= 32  # a random one when none is given
+    assert generated != survey_routes.Survey.open(folder, db_path).admin_token
+    with pytest.raises(survey.SurveyError, match="at least 16"):
+        survey_routes.Survey.open(folder, db_path, admin_token="short")
 
 
 def test_the_stored_vote_has_its_source_and_response_times(app):
@@ -203,11 +383,12 @@ def test_results_page_csv_json_and_report_match_the_hand_table(tmp_path, capsys)
     db_path = str(tmp_path / "votes.sqlite3")
     _fill(db_path, HAND_VOTES)
     folder = make_survey_folder(tmp_path / "set", extra=("pale", ("a",)))
-    app = server.create_app(None, survey_routes.Survey.open(str(folder), db_path))
+    opened = survey_routes.Survey.open(str(folder), db_path, admin_token=TOKEN)
+    app = server.create_app(None, opened)
     no_votes = ("pale", 0, 0, "-", "-", 0)  # a source of the folder without votes
     expected = [*HAND_TABLE, no_votes]
     expected = sorted(expected, key=lambda row: results.source_order(row[0]))
-    with TestClient(app) as client:
+    with TestClient(app, headers=ADMIN) as client:
         page = client.get("/survey/results").text
         for source, votes, natural, share, interval, people in expected:
             row = page.split(f'<tr data-source="{source}">')[1].split("</tr>")[0]
@@ -234,6 +415,8 @@ def test_results_page_csv_json_and_report_match_the_hand_table(tmp_path, capsys)
         assert "pale,0,0,,,,0" in csv_text
         votes = client.get("/survey/votes.csv").text.splitlines()
         assert len(votes) == 1 + 23 and votes[1].endswith(",real,0.jpg,1,900,1000")
+        pseudonyms = {line.split(",")[2] for line in votes[1:]}
+        assert len(pseudonyms) == 6 and not pseudonyms & {f"p{i}" for i in range(6)}
 
     assert survey_report.main([db_path]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -336,20 +519,64 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _start(folder, db_path, port):
+def _start(folder, db_path, port, env=None):
+    """`python -m colorization.app --survey-only` on `port`, once it answers; its
+    stderr goes to DB_PATH.log."""
     command = [sys.executable, "-m", "colorization.app", "--survey-only"]
     command += ["--survey-images", str(folder), "--survey-db", db_path]
     command += ["--port", str(port), "--log-level", "warning"]
-    server_process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
+    with open(db_path + ".log", "w") as log:
+        server_process = subprocess.Popen(command, cwd=REPO, stderr=log, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert server_process.poll() is None, server_process.stderr.read().decode()
+        assert server_process.poll() is None, _log(db_path)
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
                 return server_process
         time.sleep(0.1)
     server_process.kill()
     raise AssertionError("the app did not start")
+
+
+def _log(db_path):
+    with open(db_path + ".log") as log:
+        return log.read()
+
+
+def test_the_admin_token_is_printed_once_at_start_up_unless_given(tmp_path, capsys):
+    folder = make_survey_folder(tmp_path / "set")
+    db_path = str(tmp_path / "votes.sqlite3")
+    argv = ["--survey-only", "--survey-images", str(folder), "--survey-db", db_path]
+    assert app_main.main([*argv, "--survey-token", "short"]) == 2
+    assert "at least 16 characters" in capsys.readouterr().err
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = _start(folder, db_path, port)
+    try:
+        lines = _log(db_path)  # printed before the app answers
+        (link,) = re.findall(r"http://\S+/survey/results\?token=\S+", lines)
+        token = link.split("token=")[1]
+        assert lines.count(token) == 1
+        assert httpx.get(link).status_code == 200
+        assert httpx.get(f"{url}/survey/votes.csv", params={"token": token}).is_success
+        assert httpx.get(f"{url}/survey/results").status_code == 401
+    finally:
+        process.kill()
+        process.wait(30)
+    env = dict(os.environ, COLORIZATION_SURVEY_TOKEN=TOKEN)
+    process = _start(folder, db_path, port, env)
+    try:
+        lines = _log(db_path)
+        assert (
+            "/survey/results" in lines
+            and TOKEN not in lines
+            and "COLORIZATION_SURVEY_TOKEN" in lines
+        )
+        assert httpx.get(f"{url}/api/survey/results", headers=ADMIN).is_success
+        assert httpx.get(link).status_code == 401  # the last start's token
+    finally:
+        process.kill()
+        process.wait(30)
 
 
 def test_a_crash_during_voting_loses_no_committed_vote(tmp_path):
@@ -367,7 +594,7 @@ def test_a_crash_during_voting_loses_no_committed_vote(tmp_path):
             while True:
                 assert time.monotonic() < deadline, "voting did not finish"
                 try:
-                    if survey_routes.COOKIE not in client.cookies:
+                    if survey_access.COOKIE not in client.cookies:
                         client.get("/survey").raise_for_status()
                     body = client.get("/api/survey/next").json()
                     if body["done"]:
@@ -378,9 +605,9 @@ def test_a_crash_during_voting_loses_no_committed_vote(tmp_path):
                     time.sleep(0.05)
                     continue
                 assert answer.status_code == 200, answer.text
-                who = client.cookies[survey_routes.COOKIE]
+                cookie = client.cookies[survey_access.COOKIE]
                 with lock:
-                    acknowledged.append((who, body["photo"], int(natural)))
+                    acknowledged.append((cookie, body["photo"], int(natural)))
 
     process = _start(folder, db_path, port)
     try:
@@ -400,6 +627,11 @@ def test_a_crash_during_voting_loses_no_committed_vote(tmp_path):
     with contextlib.closing(sqlite3.connect(db_path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         stored = db.execute("SELECT participant, photo, natural FROM votes").fetchall()
+    signer = survey_access.CookieSigner(survey.SurveyStore(db_path).cookie_key)
+    acknowledged = [
+        (signer.unsign(survey_access.PARTICIPANT, cookie)[0], photo_id, natural)
+        for cookie, photo_id, natural in acknowledged
+    ]
     # Every vote the server acknowledged is there; a vote committed just before the
     # crash whose answer was lost may be there too (at most one per voter).
     assert set(acknowledged) <= set(stored) and len(stored) == 3 * len(scenes)

@@ -110,14 +110,20 @@ def _csv_cell(value):
     return text
 
 
-def votes_csv(db):
-    """Every vote as CSV text, in the order given."""
+def votes_csv(db, pseudonym):
+    """Every vote as CSV text, in the order given.
+
+    Args:
+        db: An open connection to a survey database.
+        pseudonym: Participant id -> what the export shows instead (an id is the
+            key to the participant's cookie, so it never leaves the server).
+    """
     lines = ["id,time_utc,participant,source,path,natural,response_ms,server_ms"]
     for row in db.execute(
         "SELECT id, created_at, participant, source, path, natural, response_ms, "
         "server_ms FROM votes ORDER BY id"
     ):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row[1]))
-        cells = [row[0], stamp, *row[2:]]
+        cells = [row[0], stamp, pseudonym(row[2]), *row[3:]]
         lines.append(",".join(_csv_cell(cell) for cell in cells))
     return "\n".join(lines) + "\n"

@@ -2,17 +2,21 @@
 
     store = SurveyStore("survey.sqlite3")              # schema made on first use
     photos = PhotoSet.load("survey_images/", store.secret)
-    who = store.new_participant()
+    photo, _, remaining = store.first_photo(photos)     # a visitor: nothing written
+    who, shown_at = new_participant_id(), time.time()   # kept in signed cookies
+    store.vote(who, photo.id, True, 1830, photos, first=(photo.id, shown_at, "agent"))
     photo, answered, remaining = store.next_photo(who, photos)
     store.vote(who, photo.id, natural=True, response_ms=1830, photos=photos)
 
 The photo folder holds `real/` (colour photos) and one folder per colorizer; photos
 with the same relative name (without extension) in several folders show one scene, and
-a participant sees each scene once, from one source. Votes are written in one
-transaction each, in WAL mode with full sync, so a committed vote survives a crash.
+a participant sees each scene once, from one source. A visitor becomes a participant
+with their first vote, so visits write nothing. Votes are written in one transaction
+each, in WAL mode with full sync, so a committed vote survives a crash.
 This module needs only the standard library and Pillow (for the photos).
 """
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -92,6 +96,8 @@ class PhotoSet:
         self.photos = list(photos)
         self.by_id = {photo.id: photo for photo in self.photos}
         self.sources = sorted({p.source for p in self.photos}, key=source_order)
+        self.scene_sources = collections.Counter(p.scene for p in self.photos)
+        self.scene_count = len(self.scene_sources)
 
     @classmethod
     def load(cls, folder, secret):
@@ -177,9 +183,12 @@ class SurveyStore:
                     "INSERT OR IGNORE INTO meta VALUES ('secret', ?)",
                     (secrets.token_hex(16),),
                 )
-                self.secret = db.execute(
-                    "SELECT value FROM meta WHERE key = 'secret'"
-                ).fetchone()[0]
+                db.execute(  # signs the cookies; apart from the photo ids' secret
+                    "INSERT OR IGNORE INTO meta VALUES ('cookie_key', ?)",
+                    (secrets.token_hex(32),),
+                )
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                self.secret, self.cookie_key = meta["secret"], meta["cookie_key"]
         except sqlite3.Error as error:
             raise SurveyError(
                 f"cannot use {self.path!r} as a survey database: {error}"
@@ -209,13 +218,10 @@ class SurveyStore:
             db.close()
 
     def new_participant(self, user_agent=""):
-        """A new participant's random id."""
-        participant = secrets.token_urlsafe(16)
+        """A new participant's random id (the app makes them with their first vote)."""
+        participant = new_participant_id()
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO participants VALUES (?, ?, ?)",
-                (participant, time.time(), user_agent[:300]),
-            )
+            _add_participant(db, participant, user_agent)
         return participant
 
     def has_participant(self, participant):
@@ -230,7 +236,8 @@ class SurveyStore:
 
         A photo shown and not answered yet is shown again (a reload does not skip
         it). Otherwise: among the scenes the participant has not seen, the source they
-        answered least (ties at random), and in it the photo with the fewest votes.
+        answered least (ties at random), and in it a photo of a scene the fewest
+        sources show (so a source with few scenes keeps them), with the fewest votes.
 
         Returns:
             (Photo or None when all is answered, answered, remaining).
@@ -246,32 +253,35 @@ class SurveyStore:
                 (participant, participant),
             ).fetchall()
             seen = {scene_of(path) for _, path in answered}
-            eligible = [p for p in photos.photos if p.scene not in seen]
-            remaining = len({p.scene for p in eligible})
+            remaining = len({p.scene for p in photos.photos if p.scene not in seen})
             for (photo_id,) in pending:
                 if photo_id in photos.by_id:
                     return photos.by_id[photo_id], len(answered), remaining
-            if not eligible:
-                return None, len(answered), 0
-            per_source = {s: 0 for s in photos.sources}
-            for source, _ in answered:
-                per_source[source] = per_source.get(source, 0) + 1
-            least = min(per_source[p.source] for p in eligible)
-            source = rng.choice(
-                sorted({p.source for p in eligible if per_source[p.source] == least})
-            )
-            votes = dict(db.execute("SELECT photo, COUNT(*) FROM votes GROUP BY photo"))
-            candidates = [p for p in eligible if p.source == source]
-            fewest = min(votes.get(p.id, 0) for p in candidates)
-            photo = rng.choice([p for p in candidates if votes.get(p.id, 0) == fewest])
-            db.execute(
-                "INSERT OR REPLACE INTO shown VALUES (?, ?, ?)",
-                (participant, photo.id, time.time()),
-            )
+            photo = _choose(db, answered, photos, rng)
+            if photo is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO shown VALUES (?, ?, ?)",
+                    (participant, photo.id, time.time()),
+                )
             return photo, len(answered), remaining
 
-    def vote(self, participant, photo_id, natural, response_ms, photos):
+    def first_photo(self, photos, rng=random):
+        """The photo to show a visitor who has not voted yet, chosen as `next_photo`
+        does; reads only (the caller remembers what it showed, in a signed cookie).
+
+        Returns:
+            (Photo or None when there are no photos, 0, remaining).
+        """
+        with contextlib.closing(self.connect()) as db:
+            return _choose(db, [], photos, rng), 0, photos.scene_count
+
+    def vote(self, participant, photo_id, natural, response_ms, photos, first=None):
         """Records one answer in one transaction; returns the participant's count.
+
+        Args:
+            first: For a visitor's first vote, (the photo shown to them, when, their
+                user agent): `participant` (a `new_participant_id()`) is made in the
+                same transaction, unless it is already known.
 
         Raises:
             Refused: an unknown participant (403) or photo (404), a photo not shown
@@ -281,6 +291,15 @@ class SurveyStore:
         if photo is None:
             raise Refused(404, "unknown photo")
         with self.transaction() as db:
+            if first is not None and not _known(db, participant):
+                shown_photo, shown_at, user_agent = first
+                if shown_photo != photo.id:
+                    raise Refused(409, "this photo was not shown to you")
+                _add_participant(db, participant, user_agent)
+                db.execute(
+                    "INSERT INTO shown VALUES (?, ?, ?)",
+                    (participant, photo.id, min(shown_at, time.time())),
+                )
             _check_participant(db, participant)
             shown = db.execute(
                 "SELECT shown_at FROM shown WHERE participant = ? AND photo = ?",
@@ -313,11 +332,49 @@ class SurveyStore:
             ).fetchone()[0]
 
 
+def new_participant_id():
+    """A random participant id (kept in a signed cookie, never shown)."""
+    return secrets.token_urlsafe(16)
+
+
+def _choose(db, answered, photos, rng):
+    """Among the scenes not in `answered` ((source, path) pairs), the source answered
+    least (ties at random), and in it a photo of a scene the fewest sources show, with
+    the fewest votes (ties at random); None if none."""
+    seen = {scene_of(path) for _, path in answered}
+    eligible = [p for p in photos.photos if p.scene not in seen]
+    if not eligible:
+        return None
+    per_source = {s: 0 for s in photos.sources}
+    for source, _ in answered:
+        per_source[source] = per_source.get(source, 0) + 1
+    least = min(per_source[p.source] for p in eligible)
+    source = rng.choice(
+        sorted({p.source for p in eligible if per_source[p.source] == least})
+    )
+    votes = dict(db.execute("SELECT photo, COUNT(*) FROM votes GROUP BY photo"))
+    candidates = [p for p in eligible if p.source == source]
+
+    def rank(photo):  # a scene few sources show is kept for them
+        return photos.scene_sources[photo.scene], votes.get(photo.id, 0)
+
+    best = min(rank(p) for p in candidates)
+    return rng.choice([p for p in candidates if rank(p) == best])
+
+
+def _add_participant(db, participant, user_agent):
+    db.execute(
+        "INSERT INTO participants VALUES (?, ?, ?)",
+        (participant, time.time(), user_agent[:300]),
+    )
+
+
+def _known(db, participant):
+    return bool(participant) and bool(
+        db.execute("SELECT 1 FROM participants WHERE id = ?", (participant,)).fetchone()
+    )
+
+
 def _check_participant(db, participant):
-    if (
-        not participant
-        or not db.execute(
-            "SELECT 1 FROM participants WHERE id = ?", (participant,)
-        ).fetchone()
-    ):
+    if not _known(db, participant):
         raise Refused(403, "unknown participant: open /survey to take part")

@@ -1,12 +1,16 @@
 """The survey's pages and API (routes of the app; `survey.py` keeps the votes).
 
-GET  /survey                  the question page; gives a participant cookie
+GET  /survey                  the question page
 GET  /api/survey/next         {"photo", "image", "answered", "remaining"} or
                               {"done": true, "answered"}
 POST /api/survey/vote         {"photo": ID, "natural": true, "response_ms": 1830}
 GET  /survey/photo/{id}       the photo, as JPEG (the same for every source)
 GET  /survey/results          the table; .csv of it, /survey/votes.csv of the votes
 GET  /api/survey/results      the table as JSON
+
+A visit writes nothing: a visitor's photo is remembered in a signed cookie, and their
+first vote makes them a participant (`survey_access`). The results and exports need
+the admin token, as 'Authorization: Bearer TOKEN' or ?token=TOKEN.
 """
 
 import contextlib
@@ -16,61 +20,54 @@ import importlib.resources
 import json
 import os
 import string
+import urllib.parse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from colorization.app import results
+from colorization.app import results, survey_access
 from colorization.app import survey as survey_lib
 
-COOKIE = "survey_participant"
+MAX_VOTE_BYTES = 4096
 MAX_RESPONSE_MS = 3_600_000
 _VOTE_FIELDS = {"photo", "natural", "response_ms"}
-_YEAR = 365 * 24 * 3600
 
 
 @dataclasses.dataclass
 class Survey:
-    """What the survey routes need: the vote store and the photos."""
+    """What the survey routes need: the vote store, the photos, the cookie signer and
+    the admin token of the results."""
 
     store: survey_lib.SurveyStore
     photos: survey_lib.PhotoSet
+    signer: survey_access.CookieSigner
+    admin_token: str
 
     @classmethod
-    def open(cls, images, db_path):
+    def open(cls, images, db_path, admin_token=None):
         """Opens (or makes) the database and reads the photo folder.
 
+        Args:
+            admin_token: The token of the results and exports (at least 16
+                characters); None makes a random one.
+
         Raises:
-            survey.SurveyError: either cannot be used.
+            survey.SurveyError: the folder, database or token cannot be used.
         """
+        token = survey_access.admin_token(admin_token)
         survey_lib.scan(images)  # a bad folder fails before a database is made
         store = survey_lib.SurveyStore(db_path)
-        return cls(store, survey_lib.PhotoSet.load(images, store.secret))
+        photos = survey_lib.PhotoSet.load(images, store.secret)
+        return cls(store, photos, survey_access.CookieSigner(store.cookie_key), token)
 
 
-def _error(status, message):
-    return JSONResponse({"error": message}, status)
+def _error(status, message, headers=None):
+    return JSONResponse({"error": message}, status, headers=headers)
 
 
 def _no_survey():
     return _error(404, "no survey here: start the app with --survey-images DIR")
-
-
-def _participant(request, survey):
-    """The request's known participant id, or a new one (and whether it is new)."""
-    participant = request.cookies.get(COOKIE, "")
-    if participant and survey.store.has_participant(participant):
-        return participant, False
-    return survey.store.new_participant(request.headers.get("user-agent", "")), True
-
-
-def _with_cookie(response, participant, new):
-    if new:
-        response.set_cookie(
-            COOKIE, participant, max_age=_YEAR, httponly=True, samesite="lax"
-        )
-    return response
 
 
 def survey_page(request):
@@ -82,16 +79,23 @@ def survey_page(request):
             404,
         )
     static = importlib.resources.files("colorization.app") / "static"
-    response = FileResponse(os.path.join(str(static), "survey.html"))
-    return _with_cookie(response, *_participant(request, survey))
+    return FileResponse(os.path.join(str(static), "survey.html"))
 
 
 def next_photo(request):
     survey = request.app.state.survey
     if survey is None:
         return _no_survey()
-    participant, new = _participant(request, survey)
-    photo, answered, remaining = survey.store.next_photo(participant, survey.photos)
+    visitor = survey_access.identify(request, survey.signer, survey.store)
+    if visitor.known:
+        photo, answered, remaining = survey.store.next_photo(
+            visitor.participant, survey.photos
+        )
+    elif visitor.photo in survey.photos.by_id:  # a reload shows the same photo
+        photo = survey.photos.by_id[visitor.photo]
+        answered, remaining = 0, survey.photos.scene_count
+    else:
+        photo, answered, remaining = survey.store.first_photo(survey.photos)
     if photo is None:
         body = {"done": True, "answered": answered}
     else:
@@ -102,7 +106,14 @@ def next_photo(request):
             "answered": answered,
             "remaining": remaining,
         }
-    return _with_cookie(JSONResponse(body), participant, new)
+    response = JSONResponse(body)
+    if visitor.known and not visitor.has_cookie:
+        survey_access.admit(response, request, survey.signer, visitor.participant)
+    elif not visitor.known and photo is not None and photo.id != visitor.photo:
+        survey_access.remember_shown(
+            response, request, survey.signer, visitor.participant, photo.id
+        )
+    return response
 
 
 async def vote(request):
@@ -111,33 +122,60 @@ async def vote(request):
         return _no_survey()
     if request.headers.get("content-type", "").split(";")[0] != "application/json":
         return _error(415, "send the vote as application/json")
-    body = await request.body()
-    if len(body) > 4096:
+    try:
+        body = await _small_body(request, MAX_VOTE_BYTES)
+    except ValueError:
         return _error(413, "a vote is a small JSON object")
     try:
         photo, natural, response_ms = _parse_vote(body)
     except ValueError as problem:
         return _error(400, str(problem))
+    visitor = await run_in_threadpool(
+        survey_access.identify, request, survey.signer, survey.store
+    )
+    first = None
+    if not visitor.known:
+        if visitor.photo is None:
+            return _error(403, "unknown participant: open /survey to take part")
+        user_agent = request.headers.get("user-agent", "")
+        first = (visitor.photo, visitor.shown_at, user_agent)
     try:
         answered = await run_in_threadpool(
             survey.store.vote,
-            request.cookies.get(COOKIE, ""),
+            visitor.participant,
             photo,
             natural,
             response_ms,
             survey.photos,
+            first,
         )
     except survey_lib.Refused as refused:
         return _error(refused.status, str(refused))
-    return JSONResponse({"ok": True, "answered": answered})
+    response = JSONResponse({"ok": True, "answered": answered})
+    if not (visitor.known and visitor.has_cookie):
+        survey_access.admit(response, request, survey.signer, visitor.participant)
+    return response
+
+
+async def _small_body(request, limit):
+    """The request's body; ValueError as soon as it is longer than `limit` bytes."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise ValueError("too long")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError("too long")
+    return bytes(body)
 
 
 def _parse_vote(body):
     expected = '{"photo": ID, "natural": true or false, "response_ms": MILLISECONDS}'
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"the body is not JSON; send {expected}") from None
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, huge numbers, nesting
+        raise ValueError(f"the body is not a JSON vote; send {expected}") from None
     if not isinstance(data, dict) or set(data) != _VOTE_FIELDS:
         raise ValueError(f"send exactly {expected}")
     photo, natural, response_ms = data["photo"], data["natural"], data["response_ms"]
@@ -174,10 +212,30 @@ def _results(survey):
         return rows, results.total_participants(db)
 
 
+_NEEDS_TOKEN = (
+    "the results are for the survey's organiser: send the admin token printed at "
+    "start-up as 'Authorization: Bearer TOKEN' or add ?token=TOKEN"
+)
+
+
+def _not_admin(request, survey):
+    """None for a request with the admin token, else its 401 answer."""
+    if survey_access.is_admin(request, survey.admin_token):
+        return None
+    return _error(401, _NEEDS_TOKEN, {"WWW-Authenticate": "Bearer"})
+
+
 def results_page(request):
     survey = request.app.state.survey
     if survey is None:
         return _no_survey()
+    if not survey_access.is_admin(request, survey.admin_token):
+        return HTMLResponse(
+            "<!doctype html><title>Survey results</title>"
+            f"<p>{html.escape(_NEEDS_TOKEN)}.</p>",
+            401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     rows, participants = _results(survey)
     cells = []
     for row in rows:
@@ -196,9 +254,11 @@ def results_page(request):
         )
     template = importlib.resources.files("colorization.app") / "templates"
     text = (template / "results.html").read_text(encoding="utf-8")
+    query = "?" + urllib.parse.urlencode({"token": survey.admin_token})
     page = string.Template(text).substitute(
         rows="\n".join(cells),
         totals=results.totals_text(sum(row.votes for row in rows), participants),
+        token_query=html.escape(query),  # the page's links work without the header
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
@@ -207,6 +267,8 @@ def results_csv(request):
     survey = request.app.state.survey
     if survey is None:
         return _no_survey()
+    if refused := _not_admin(request, survey):
+        return refused
     rows, _ = _results(survey)
     return _csv(results.results_csv(rows), "survey_results.csv")
 
@@ -215,15 +277,21 @@ def votes_csv(request):
     survey = request.app.state.survey
     if survey is None:
         return _no_survey()
+    if refused := _not_admin(request, survey):
+        return refused
     with contextlib.closing(survey.store.connect()) as db:
-        return _csv(results.votes_csv(db), "survey_votes.csv")
+        text = results.votes_csv(db, survey.signer.pseudonym)
+    return _csv(text, "survey_votes.csv")
 
 
 def _csv(text, name):
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -231,9 +299,12 @@ def results_json(request):
     survey = request.app.state.survey
     if survey is None:
         return _no_survey()
+    if refused := _not_admin(request, survey):
+        return refused
     rows, participants = _results(survey)
     return JSONResponse(
-        {
+        headers={"Cache-Control": "no-store"},
+        content={
             "participants": participants,
             "sources": [
                 {
@@ -246,7 +317,7 @@ def results_json(request):
                 }
                 for row in rows
             ],
-        }
+        },
     )
 
 
