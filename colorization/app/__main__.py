@@ -7,8 +7,10 @@
     colorization-app --survey-only --survey-images survey_set/    # no model loaded
 
 The model is loaded (and its graph traced) before the server answers, so the first
-photo is as fast as the next. The app has no authentication: with --host 0.0.0.0
-everyone on the network can colorize photos, vote and read the results.
+photo is as fast as the next. The survey's results and exports need its admin token,
+printed at start-up (or set it: COLORIZATION_SURVEY_TOKEN or --survey-token). Otherwise
+the app has no authentication: with --host 0.0.0.0 everyone on the network can
+colorize photos and vote.
 """
 
 import os
@@ -48,6 +50,12 @@ def parser():
         "--survey-db",
         default="survey.sqlite3",
         help="SQLite file of the votes (default ./survey.sqlite3)",
+    )
+    p.add_argument(
+        "--survey-token",
+        default=os.environ.get("COLORIZATION_SURVEY_TOKEN"),
+        help="admin token of the survey's results and exports, 16 characters or more "
+        "(default: $COLORIZATION_SURVEY_TOKEN, else a random one, printed)",
     )
     p.add_argument(
         "--max-upload-mb",
@@ -116,7 +124,9 @@ def main(argv=None):
 
     try:
         survey = (
-            survey_routes.Survey.open(args.survey_images, args.survey_db)
+            survey_routes.Survey.open(
+                args.survey_images, args.survey_db, args.survey_token
+            )
             if args.survey_images
             else None
         )
@@ -146,6 +156,12 @@ def main(argv=None):
             file=sys.stderr,
             flush=True,
         )
+        results = f"http://{shown}:{port}/survey/results"
+        if args.survey_token is None:  # the only place a random token is shown
+            results += f"?token={survey.admin_token}"
+        else:
+            results += " (admin token from --survey-token/COLORIZATION_SURVEY_TOKEN)"
+        print(f"{PROG}: survey results at {results}", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[sock])
