@@ -14,9 +14,11 @@ of the input. The same graph (`colorize_batch`) serves this API, infer.py and th
 SavedModel of export.py.
 """
 
+import contextlib
 import importlib.resources
 import json
 import os
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -29,6 +31,9 @@ from data_pipeline import image_ops, lab
 DEFAULT_SIZE = 256
 _CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
 _STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+# Held while a graph of the models is traced: option values are swapped into their
+# layers for the trace (`_GraphFloat`), and no other trace may see them.
+_TRACE_LOCK = threading.RLock()
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -212,6 +217,107 @@ def colorize_batch(models, rgb, size, stride, hints=None):
     return join_ab(rgb, ab_norm)
 
 
+class _GraphFloat:
+    """A graph input standing in for a layer's Python float option while a graph is
+    traced (`AnnealedMean.temperature`, `HeadBlend.weight`), so that a new value needs
+    no new trace.
+
+    Arithmetic with Python numbers is done in float64, as Python does it, and the
+    result is converted to a tensor's dtype only when it meets one, as a float is:
+    the graph computes what the float would have given, bit for bit (`1 - weight`
+    rounded from float64, not subtracted in float32).
+
+    Args:
+        value: A float64 scalar tensor.
+    """
+
+    def __init__(self, value):
+        self.value = value
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        return tf.cast(self.value, dtype or tf.float32, name=name)
+
+    def _apply(self, other, op, reflected=False):
+        if isinstance(other, _GraphFloat):
+            other = other.value
+        elif isinstance(other, (int, float, np.number)) and not isinstance(other, bool):
+            other = tf.constant(float(other), tf.float64)
+        else:  # a tensor: the float meets its dtype
+            other = tf.convert_to_tensor(other)
+            mine = tf.cast(self.value, other.dtype)
+            return op(other, mine) if reflected else op(mine, other)
+        return _GraphFloat(
+            op(other, self.value) if reflected else op(self.value, other)
+        )
+
+    def __add__(self, other):
+        return self._apply(other, tf.add)
+
+    def __radd__(self, other):
+        return self._apply(other, tf.add, True)
+
+    def __sub__(self, other):
+        return self._apply(other, tf.subtract)
+
+    def __rsub__(self, other):
+        return self._apply(other, tf.subtract, True)
+
+    def __mul__(self, other):
+        return self._apply(other, tf.multiply)
+
+    def __rmul__(self, other):
+        return self._apply(other, tf.multiply, True)
+
+    def __truediv__(self, other):
+        return self._apply(other, tf.truediv)
+
+    def __rtruediv__(self, other):
+        return self._apply(other, tf.truediv, True)
+
+    def __neg__(self):
+        return _GraphFloat(-self.value)
+
+
+def _option_layers(models):
+    """The models' (AnnealedMean layers, HeadBlend layers): what a temperature and a
+    blend set."""
+    from colorization.models import layers
+
+    found = {layers.AnnealedMean: [], layers.HeadBlend: []}
+    for model in models:
+        for layer in getattr(model, "_flatten_layers", lambda: [])():
+            for cls, kept in found.items():
+                if isinstance(layer, cls) and layer not in kept:
+                    kept.append(layer)
+    return found[layers.AnnealedMean], found[layers.HeadBlend]
+
+
+@contextlib.contextmanager
+def _traced_options(bins, blends, temperatures, weights):
+    """While a graph is traced: the layers read their temperature and blend weight from
+    the graph inputs `temperatures` and `weights` (float64, one per layer)."""
+    swaps = [(layer, "temperature", temperatures[i]) for i, layer in enumerate(bins)]
+    swaps += [(layer, "weight", weights[i]) for i, layer in enumerate(blends)]
+    saved = [(layer, name, getattr(layer, name)) for layer, name, _ in swaps]
+    try:
+        for layer, name, value in swaps:
+            setattr(layer, name, _GraphFloat(value))
+        yield
+    finally:
+        for layer, name, value in saved:
+            setattr(layer, name, value)
+
+
+def _locked(fn):
+    """`fn` holding `_TRACE_LOCK`: a graph's Python code runs only while it is traced."""
+
+    def traced(*args):
+        with _TRACE_LOCK:
+            return fn(*args)
+
+    return traced
+
+
 class Colorizer:
     """One model, or several whose ab predictions are averaged.
 
@@ -228,7 +334,9 @@ class Colorizer:
             raise ValueError("a Colorizer needs at least one model")
         self.size = size or DEFAULT_SIZE
         self.stride = stride or max(infer_stride(m) for m in self.models)
-        run = lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)  # noqa: E731
+        run = _locked(
+            lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)
+        )
         self._run = {
             dtype: tf.function(
                 run, input_signature=[tf.TensorSpec([None, None, None, 3], dtype)]
@@ -237,8 +345,10 @@ class Colorizer:
         }
         self._run_hinted = {
             dtype: tf.function(
-                lambda rgb, points, colours: colorize_batch(
-                    self.models, rgb, self.size, self.stride, (points, colours)
+                _locked(
+                    lambda rgb, points, colours: colorize_batch(
+                        self.models, rgb, self.size, self.stride, (points, colours)
+                    )
                 ),
                 input_signature=[
                     tf.TensorSpec([None, None, None, 3], dtype),
@@ -249,7 +359,9 @@ class Colorizer:
             for dtype in (tf.uint8, tf.float32)
         }
         self._predict_small = tf.function(
-            lambda rgb: predict_small(self.models, rgb, self.size, self.stride),
+            _locked(
+                lambda rgb: predict_small(self.models, rgb, self.size, self.stride)
+            ),
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)],
         )
         self._join_ab = tf.function(
@@ -259,6 +371,8 @@ class Colorizer:
                 tf.TensorSpec([None, None, None, 2], tf.float32),
             ],
         )
+        self._bins, self._blends = _option_layers(self.models)
+        self._with_options = {}  # (what, dtype, hinted) -> tf.function
 
     @classmethod
     def load(cls, path=None, size=None, temperature=None, blend=None):
@@ -299,6 +413,16 @@ class Colorizer:
         return cls(models, size=size or _training_size(paths[0]))
 
     @property
+    def temperature(self):
+        """The annealed-mean temperature of the (first) bins head; None without one."""
+        return self._bins[0].temperature if self._bins else None
+
+    @property
+    def blend(self):
+        """The bins-head weight of the (first) two-head output; None without one."""
+        return self._blends[0].weight if self._blends else None
+
+    @property
     def hinted(self):
         """Whether the models take colour hints (`colorization.user_hints`)."""
         return all(hint_graph.takes_hints(model) for model in self.models)
@@ -318,12 +442,20 @@ class Colorizer:
         user_hints.check_inside(hints, height, width)
         return hints if len(hints) else None
 
-    def colorize_array(self, rgb, hints=None):
+    def colorize_array(
+        self, rgb, hints=None, *, size=None, temperature=None, blend=None
+    ):
         """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB.
 
         Args:
             rgb: the images.
             hints: colour hints (see `colorize`), the same for every image.
+            size: longer side the network sees, for this call (default: `self.size`).
+            temperature: annealed-mean temperature for this call (a bins head).
+            blend: bins-head weight for this call (a two-head model).
+
+        The options are inputs of one traced graph: a new value is not a new trace,
+        and the pixels are those of a model loaded with that value.
         """
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8:
@@ -331,13 +463,90 @@ class Colorizer:
         single = rgb.ndim == 3
         batch = rgb[None] if single else rgb
         hints = self.check_hints(hints, *batch.shape[1:3])
-        if hints is None:
+        if (size, temperature, blend) != (None, None, None):
+            result = self._options_call("rgb", batch, hints, size, temperature, blend)
+        elif hints is None:
             result = self._run[tf.as_dtype(rgb.dtype)](batch)
         else:
             run = self._run_hinted[tf.as_dtype(rgb.dtype)]
             result = run(batch, hints.points, hints.colours)
         result = result.numpy()
         return result[0] if single else result
+
+    def predict_ab(self, rgb, hints=None, *, size=None, temperature=None, blend=None):
+        """The networks' ab_norm (N, h, w, 2) at the size they see (`predict_small`),
+        for RGB (N, H, W, 3) uint8 or float32 in [0, 1]; `join_ab` brings it to full
+        size. The arguments are `colorize_array`'s."""
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8:
+            rgb = rgb.astype(np.float32)
+        hints = self.check_hints(hints, *rgb.shape[1:3])
+        return self._options_call("ab", rgb, hints, size, temperature, blend).numpy()
+
+    def check_options(self, size=None, temperature=None, blend=None):
+        """Raises ValueError for an option value the models cannot take."""
+        if size is not None and not (isinstance(size, (int, np.integer)) and size >= 1):
+            raise ValueError(f"size must be a positive integer, got {size!r}")
+        if temperature is not None:
+            if not self._bins:
+                raise ValueError("the model has no bins head: no temperature applies")
+            if not temperature > 0:
+                raise ValueError(f"the temperature must be > 0, got {temperature!r}")
+        if blend is not None:
+            if not self._blends:
+                raise ValueError("the model has one head: no blend applies")
+            if not 0.0 <= blend <= 1.0:
+                raise ValueError(f"the blend must be in [0, 1], got {blend!r}")
+
+    def _options_call(self, what, batch, hints, size, temperature, blend):
+        """`colorize_batch` ("rgb") or `predict_small`'s ab_norm ("ab") with the
+        options as graph inputs."""
+        self.check_options(size, temperature, blend)
+        temperatures = [
+            layer.temperature if temperature is None else temperature
+            for layer in self._bins
+        ]
+        weights = [layer.weight if blend is None else blend for layer in self._blends]
+        args = [
+            batch,
+            np.int32(self.size if size is None else size),
+            np.asarray(temperatures, np.float64),
+            np.asarray(weights, np.float64),
+        ]
+        if hints is not None:
+            args += [hints.points, hints.colours]
+        return self._options_function(
+            what, tf.as_dtype(batch.dtype), hints is not None
+        )(*args)
+
+    def _options_function(self, what, dtype, hinted):
+        key = (what, dtype, hinted)
+        if key not in self._with_options:
+            signature = [
+                tf.TensorSpec([None, None, None, 3], dtype),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([len(self._bins)], tf.float64),
+                tf.TensorSpec([len(self._blends)], tf.float64),
+            ]
+            if hinted:
+                signature += [
+                    tf.TensorSpec([None, 2], tf.float32),
+                    tf.TensorSpec([None, 3], tf.uint8),
+                ]
+
+            def run(rgb, size, temperatures, weights, *hints):
+                with _traced_options(self._bins, self._blends, temperatures, weights):
+                    hints = tuple(hints) or None
+                    if what == "ab":
+                        return predict_small(
+                            self.models, rgb, size, self.stride, hints
+                        )[1]
+                    return colorize_batch(self.models, rgb, size, self.stride, hints)
+
+            self._with_options[key] = tf.function(
+                _locked(run), input_signature=signature
+            )
+        return self._with_options[key]
 
     def colorize(self, image, hints=None):
         """Colorizes a photo and returns uint8 RGB of the same height and width.

@@ -6,7 +6,7 @@ from skimage import color
 
 from colorization.inference import Colorizer, ModelNotFoundError, infer_stride
 from tests.conftest import photo
-from tests.inference_helpers import constant_ab_model, tiny_unet
+from tests.inference_helpers import constant_ab_model, hint_oracle_model, tiny_unet
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,88 @@ def test_load_reads_the_training_size_from_config_json(tmp_path):
     (tmp_path / "config.json").write_text('{"data": {"image_size": 96}}')
     loaded = Colorizer.load(str(tmp_path / "model.keras"))
     assert loaded.size == 96 and loaded.stride == 4
+
+
+def _two_head_model():
+    import keras
+
+    from colorization.models import ModelConfig, build_generator
+
+    keras.utils.set_random_seed(3)
+    model = build_generator(
+        ModelConfig(name="unet", head="dual", base_filters=4, depth=2, dropout=0.0)
+    )
+    conv = model.get_layer("ab_conv")  # a trained L1 head is not zero
+    conv.set_weights([np.full(w.shape, 0.3, np.float32) for w in conv.get_weights()])
+    return model
+
+
+def _loaded_with(model, size, temperature, blend, rgb):
+    """What a Colorizer of a model loaded with these values gives (`Colorizer.load`
+    sets them in the layers before the graph is traced)."""
+    from colorization.models import layers, set_blend, set_temperature
+
+    bins = [x for x in model._flatten_layers() if isinstance(x, layers.AnnealedMean)]
+    blends = [x for x in model._flatten_layers() if isinstance(x, layers.HeadBlend)]
+    saved = [x.temperature for x in bins], [x.weight for x in blends]
+    try:
+        if temperature is not None:
+            set_temperature(model, temperature)
+        if blend is not None:
+            set_blend(model, blend)
+        return Colorizer([model], size=size).colorize_array(rgb)
+    finally:
+        for layer, value in zip(bins, saved[0]):
+            layer.temperature = value
+        for layer, value in zip(blends, saved[1]):
+            layer.weight = value
+
+
+def test_size_temperature_and_blend_are_graph_inputs_with_the_same_pixels(monkeypatch):
+    from colorization import inference
+
+    model = _two_head_model()
+    colorizer = Colorizer([model], size=32)
+    assert (colorizer.temperature, colorizer.blend) == (pytest.approx(0.38), 0.5)
+    traces = []
+    original = inference.predict_small
+
+    def counting(*args, **kwargs):
+        traces.append(args[2])
+        return original(*args, **kwargs)
+
+    cases = [(48, None, None), (None, 0.1, None), (None, None, 0.3)]
+    cases += [(24, 2.0, 0.7), (32, 0.38, 0.5), (100, 0.05, 1.0)]
+    for number, (size, temperature, blend) in enumerate(cases):
+        rgb = photo("chelsea", (40 + 7 * number, 30 + 3 * number))
+        monkeypatch.setattr(inference, "predict_small", counting)
+        got = colorizer.colorize_array(
+            rgb, size=size, temperature=temperature, blend=blend
+        )
+        monkeypatch.setattr(inference, "predict_small", original)
+        reference = _loaded_with(model, size or 32, temperature, blend, rgb)
+        np.testing.assert_array_equal(got, reference, err_msg=str(cases[number]))
+    assert len(traces) == 1  # one graph for every size, temperature and blend
+    assert (colorizer.temperature, colorizer.blend) == (pytest.approx(0.38), 0.5)
+
+
+def test_options_a_model_does_not_have_are_refused(colorizer):
+    rgb = photo("coffee", (20, 16))
+    with pytest.raises(ValueError, match="no bins head"):
+        colorizer.colorize_array(rgb, temperature=0.3)
+    with pytest.raises(ValueError, match="one head"):
+        colorizer.predict_ab(rgb[None], blend=0.3)
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        colorizer.colorize_array(rgb, size=0)
+    assert colorizer.predict_ab(rgb[None], size=16).shape == (1, 13, 16, 2)
+
+
+def test_hints_with_a_size_for_this_call_are_those_of_a_colorizer_of_that_size():
+    model = hint_oracle_model()
+    rgb = np.full((30, 60, 3), 140, np.uint8)
+    hints = [(45, 10, "#e02020")]
+    got = Colorizer([model], size=32).colorize_array(rgb, hints, size=48)
+    np.testing.assert_array_equal(
+        got, Colorizer([model], size=48).colorize_array(rgb, hints)
+    )
+    assert np.ptp(got[10, 45].astype(int)) > 30
