@@ -237,6 +237,8 @@ class BlockingRunner:
     def __init__(self, error=None):
         self.release = threading.Event()
         self.error = error
+        self.running = self.most_at_once = 0
+        self._lock = threading.Lock()
 
     def describe(self):
         return {"size": 32, "temperature": None, "blend": None}
@@ -244,11 +246,18 @@ class BlockingRunner:
     def check(self, options):
         pass
 
-    def colorize(self, rgb, options):
+    def colorize(self, rgb, options, out):
         if self.error is not None:
             raise self.error
-        assert self.release.wait(60)
-        return np.full(np.shape(rgb), 100, np.uint8)
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            assert self.release.wait(60)
+        finally:
+            with self._lock:
+                self.running -= 1
+        out[...] = 100
 
 
 def _wait_for(condition, seconds=30):
@@ -297,13 +306,132 @@ def test_a_failing_model_gives_a_json_5xx_and_the_server_goes_on(constant, error
         assert post(client, GOOD).status_code == 200
 
 
-def test_model_runner_keeps_a_bounded_set_of_traced_variants(constant, monkeypatch):
-    monkeypatch.setattr(colorize, "_VARIANTS", 1)
-    runner = ModelRunner(constant)
-    rgb = photo("astronaut", (24, 16))
-    for size in (16, 24, 16):
-        assert runner.colorize(rgb, colorize.Options(size=size)).shape == (16, 24, 3)
-        assert list(runner._variants) == [(size, None, None)]
+def _count_traces(monkeypatch):
+    """A list that grows by one each time a graph of the network is traced."""
+    from colorization import inference
+
+    traces = []
+    original = inference.predict_small
+
+    def counting(*args, **kwargs):
+        traces.append(args[2])  # runs once per trace, not per call
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "predict_small", counting)
+    return traces
+
+
+def test_new_sizes_temperatures_and_blends_do_not_retrace_the_model(dual, monkeypatch):
+    traces = _count_traces(monkeypatch)
+    runner = ModelRunner(Colorizer(dual.models, size=32))
+    runner.colorize(photo("astronaut", (40, 30)), colorize.Options())
+    assert len(traces) == 1
+    for size, temperature, blend, shape in [
+        (16, None, None, (24, 16)),
+        (48, 0.2, None, (50, 33)),
+        (None, 1.3, 0.9, (17, 61)),
+        (20, 0.05, 0.0, (40, 30)),
+        (1024, 7.5, 1.0, (9, 9)),
+    ]:
+        options = colorize.Options(size=size, temperature=temperature, blend=blend)
+        rgb = photo("chelsea", shape)
+        assert runner.colorize(rgb, options).shape == (shape[1], shape[0], 3)
+    assert len(traces) == 1, traces
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_options_give_the_same_pixels_as_a_model_traced_with_them(dual, dtype):
+    from colorization.models import layers
+
+    rgb = photo("coffee", (70, 45))
+    if dtype == np.float32:
+        rgb = rgb.astype(np.float32) / 255
+    runner = ModelRunner(Colorizer(dual.models, size=32))
+    cases = [(None, None, None), (48, None, None), (None, 0.2, None)]
+    cases += [(None, None, 0.3), (40, 1.7, 0.66), (None, 0.09, 0.09), (24, 0.38, 0.0)]
+    for size, temperature, blend in cases:
+        options = colorize.Options(size=size, temperature=temperature, blend=blend)
+        got = runner.colorize(rgb, options)
+        saved = [
+            (layer, name, getattr(layer, name))
+            for model in dual.models
+            for layer in model._flatten_layers()
+            for cls, name in ((layers.AnnealedMean, "temperature"), (layers.HeadBlend, "weight"))
+            if isinstance(layer, cls)
+        ]  # fmt: skip
+        try:
+            for layer, name, _ in saved:
+                value = temperature if name == "temperature" else blend
+                if value is not None:
+                    setattr(layer, name, value)
+            reference = Colorizer(dual.models, size or 32).colorize_array(rgb)
+        finally:
+            for layer, name, value in saved:
+                setattr(layer, name, value)
+        np.testing.assert_array_equal(got, reference, err_msg=str(options))
+
+
+@pytest.mark.parametrize(
+    "dtype,size", [(np.uint8, (97, 61)), (np.float32, (97, 61)), (np.uint8, (20, 13))]
+)
+def test_a_photo_done_in_row_tiles_is_the_same_as_done_at_once(
+    dual, monkeypatch, dtype, size
+):
+    from colorization import batch_inference
+    from colorization.app import fullres
+
+    rgb = photo("astronaut", size)  # (20, 13): smaller than the network's 32
+    if dtype == np.float32:
+        rgb = rgb.astype(np.float32) / 255
+    runner = ModelRunner(Colorizer(dual.models, size=32))
+    at_once = dual.colorize_array(rgb)
+    grey_at_once = batch_inference.grey_preview(rgb)
+    for tile in (size[0] * size[1], 500, size[0], 1):  # one tile, some, one row
+        monkeypatch.setattr(fullres, "TILE_PIXELS", tile)
+        np.testing.assert_array_equal(runner.colorize(rgb, colorize.Options()), at_once)
+        grey_tiled = np.zeros_like(at_once)
+        fullres.grey(rgb, grey_tiled)
+        assert np.abs(grey_tiled.astype(int) - grey_at_once).max() <= 1
+        assert np.mean(grey_tiled != grey_at_once) < 0.001
+
+
+def test_a_photo_too_large_for_the_memory_limit_is_a_413_saying_how_to_fit(constant):
+    from colorization.app import memory
+
+    flat = encode(np.full((1500, 2000), 128, np.uint8), "PNG")  # 3 MP in 10 kB
+    pixels = 2000 * 1500
+    budget = memory.job_bytes(pixels, pixels, upload_bytes=len(flat))  # it fits
+    with client_for(ModelRunner(constant), memory_budget=budget) as client:
+        refused = post(client, flat, "flat.png", output="compare")
+        assert refused.status_code == 413, refused.text
+        message = refused.json()["error"]
+        assert "2000 x 1500 pixels is too large for this server's memory" in message
+        assert "colorized photo rather than 'compare'" in message
+        assert "--max-memory-mb" in message and "\n" not in message
+        most = float(re.search(r"at most ([0-9.]+) megapixels", message).group(1))
+        assert 1.5 < most < 3.0
+        assert client.app.state.service.memory.used == 0
+        fits = post(client, flat, "flat.png")
+        assert fits.status_code == 200 and decode(fits).size == (2000, 1500)
+        assert client.app.state.service.pending == 0
+
+
+def test_jobs_that_do_not_fit_the_memory_budget_together_run_one_at_a_time():
+    from colorization.app import memory
+
+    runner = BlockingRunner()
+    one = memory.job_bytes(48 * 32, 48 * 32, upload_bytes=len(GOOD))
+    with client_for(runner, memory_budget=one + one // 2) as client:
+        service = client.app.state.service
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(post, client, GOOD, f"{i}.jpg") for i in range(2)]
+            _wait_for(lambda: runner.running == 1 and service.memory.waiting == 1)
+            assert service.memory.used == one and service.pending == 2
+            runner.release.set()
+            for future in held:
+                assert future.result(timeout=60).status_code == 200
+        assert service.memory.used == 0 and service.memory.waiting == 0
+        assert runner.most_at_once == 1
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,33 @@ def test_bad_hint_requests_are_one_line_json_errors(client, fields, status, word
     assert client.app.state.service.pending == 0
 
 
+HOSTILE_HINTS = {
+    "a 5,000-digit number": '[{"x": ' + "9" * 5000 + ', "y": 1, "color": "#ff0000"}]',
+    "100,000-deep nesting": "[" * 100_000 + "]" * 100_000,
+    "a number too large for a float": '[{"x": 1e999, "y": 1, "color": "#ff0000"}]',
+    "300 kB of hints": json.dumps(RED * 7_000),
+    "NaN": '[{"x": NaN, "y": 1, "color": "#ff0000"}]',
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_HINTS))
+def test_hostile_hints_are_a_4xx_with_one_line_never_a_500(client, automatic, case):
+    for app in (client, automatic):
+        response = post(app, encode(GREY), hints=HOSTILE_HINTS[case])
+        assert 400 <= response.status_code < 500, response.text[:300]
+        message = response.json()["error"]
+        assert message.startswith("hints") and "\n" not in message
+        assert len(message) < 300
+        assert app.app.state.service.pending == 0
+    assert post(client, encode(GREY), hints=json.dumps(RED)).status_code == 200
+
+
+def test_a_hints_field_over_the_form_limit_is_a_one_line_4xx(client):
+    response = post(client, encode(GREY), hints=json.dumps(RED * 30_000))  # 1.3 MB
+    assert 400 <= response.status_code < 500
+    assert "\n" not in response.json()["error"]
+
+
 def test_a_model_without_hints_refuses_them_and_keeps_no_photo(automatic):
     plain = post(automatic, encode(GREY))
     assert plain.status_code == 200 and "x-image-id" not in plain.headers

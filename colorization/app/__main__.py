@@ -5,12 +5,19 @@
     colorization-app --survey-images survey_set/ --survey-db survey.sqlite3
     colorization-app --host 0.0.0.0 --survey-images survey_set/   # LAN: no login!
     colorization-app --survey-only --survey-images survey_set/    # no model loaded
+    colorization-app --host 0.0.0.0 --allowed-host photos.lan  # a name it answers to
 
 The model is loaded (and its graph traced) before the server answers, so the first
 photo is as fast as the next. The survey's results and exports need its admin token,
 printed at start-up (or set it: COLORIZATION_SURVEY_TOKEN or --survey-token). Otherwise
 the app has no authentication: with --host 0.0.0.0 everyone on the network can
-colorize photos and vote.
+colorize photos and vote (it says so when it starts).
+
+It answers only requests that name it in their Host header (this machine's loopback
+names, the bind address, --allowed-host), so that no page of another site reaches it
+through DNS rebinding, and it bounds what clients may hold: the memory of the photos
+being colorized, the uploads being received, the connections, and the time a request
+may take to come in.
 """
 
 import os
@@ -76,6 +83,39 @@ def parser():
         help="photos accepted at once; more are answered 503 (default 16)",
     )
     p.add_argument(
+        "--max-memory-mb",
+        type=float,
+        help="memory for the photos colorized at once; a photo needing more is "
+        "refused (default: a quarter of this machine's memory)",
+    )
+    p.add_argument(
+        "--uploads-in-flight-mb",
+        type=float,
+        default=256.0,
+        help="uploads being received or waiting at once; more are answered 503 "
+        "(default 256)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        help="open connections; requests beyond are answered 503 (default 256)",
+    )
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=20.0,
+        help="seconds a request's head, or the next piece of its body, may take "
+        "to come (default 20)",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the server also answers to (repeat it; '*': any)",
+    )
+    p.add_argument(
         "--log-level",
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -102,6 +142,12 @@ def parse_args(argv):
         raise cli.FlagError("--max-pixels must be at least 1")
     if args.queue_size < 1:
         raise cli.FlagError("--queue-size must be at least 1")
+    for flag in ("max_memory_mb", "uploads_in_flight_mb", "read_timeout"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise cli.FlagError(f"--{flag.replace('_', '-')} must be > 0")
+    if args.max_connections < 1:
+        raise cli.FlagError("--max-connections must be at least 1")
     if args.survey_only and not args.survey_images:
         raise cli.FlagError("--survey-only needs --survey-images")
     return args
@@ -111,6 +157,35 @@ def listen(host, port):
     """A listening socket; OSError (address in use, unknown host) as it is."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family, backlog=256)
+
+
+def exposure_warning(host):
+    """The one-line warning for a server other machines can reach, or None."""
+    from colorization.app import guards
+
+    if guards.is_loopback(host):
+        return None
+    return (
+        f"{PROG}: warning: listening on {host} without any login: everyone who can "
+        "reach this machine can colorize photos and vote in the survey"
+    )
+
+
+def server_config(app, args):
+    """The uvicorn configuration: its timeouts and limits from the flags."""
+    import uvicorn
+
+    from colorization.app import guards
+
+    return uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        # uvicorn's h11, closing connections whose request head does not come
+        http=guards.timed_h11(args.read_timeout),
+        limit_concurrency=args.max_connections,
+        timeout_keep_alive=5,
+    )
 
 
 def main(argv=None):
@@ -142,13 +217,22 @@ def main(argv=None):
             return cli.fail(PROG, error)
     import uvicorn
 
-    from colorization.app import server
+    from colorization.app import guards, server
 
     name = os.path.basename(args.model) if args.model else "shipped default"
-    app = server.create_app(service, survey, model_name=name)
+    app = server.create_app(
+        service,
+        survey,
+        model_name=name,
+        allowed_hosts=guards.allowed_hosts(args.host, args.allowed_host),
+        read_timeout=args.read_timeout,
+    )
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"{PROG}: serving on http://{shown}:{port}", file=sys.stderr, flush=True)
+    warning = exposure_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     if survey is not None:
         print(
             f"{PROG}: survey of {len(survey.photos.photos)} photos at "
@@ -162,9 +246,8 @@ def main(argv=None):
         else:
             results += " (admin token from --survey-token/COLORIZATION_SURVEY_TOKEN)"
         print(f"{PROG}: survey results at {results}", file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(server_config(app, args)).run(sockets=[sock])
     finally:
         if service is not None:
             service.close()
@@ -183,15 +266,23 @@ def _load_service(args):
     colorizer = Colorizer.load(
         args.model, size=args.size, temperature=args.temperature, blend=args.blend
     )
-    colorizer.colorize_array(np.zeros((1, 32, 32, 3), np.uint8))  # trace it now
+    runner = colorize.ModelRunner(colorizer)
+    grey = np.zeros((32, 32, 3), np.uint8)
+    runner.colorize(grey, colorize.Options())  # trace it now
     if colorizer.hinted:  # and the path with colour hints
-        colorizer.colorize_array(np.zeros((32, 32, 3), np.uint8), [(0, 0, "#808080")])
+        runner.colorize(grey, colorize.Options(hints=[(0, 0, "#808080")]))
+    mb = 1024 * 1024
+    extra = (
+        {"memory_budget": int(args.max_memory_mb * mb)} if args.max_memory_mb else {}
+    )
     limits = colorize.Limits(
-        max_bytes=int(args.max_upload_mb * 1024 * 1024),
+        max_bytes=int(args.max_upload_mb * mb),
         max_pixels=args.max_pixels,
         queue_size=args.queue_size,
+        uploads_in_flight=int(args.uploads_in_flight_mb * mb),
+        **extra,
     )
-    return colorize.ColorizeService(colorize.ModelRunner(colorizer), limits)
+    return colorize.ColorizeService(runner, limits)
 
 
 if __name__ == "__main__":

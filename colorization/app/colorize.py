@@ -9,13 +9,15 @@ work.
 Every admitted job holds one of `queue_size` places until it ends, so a burst of
 uploads is answered 503 instead of being decoded into memory all at once. Jobs run on
 two threads: one can decode or encode while the other has the model, and the model
-itself is used by one job at a time (it runs on every core already). With a hinted
-model, decoded uploads are kept (`uploads.Uploads`) so that new colour hints for a
-photo are sent without it.
+itself is used by one job at a time (it runs on every core already). A job first
+reserves the memory it will take (`memory.job_bytes`, from the photo's header) in the
+budget the running jobs share, waiting until it fits; a photo that could never fit
+is refused (`TooLarge`). The full-resolution work is done in row tiles (`fullres`).
+With a hinted model, decoded uploads are kept (`uploads.Uploads`) so that new colour
+hints for a photo are sent without it.
 """
 
 import asyncio
-import collections
 import concurrent.futures
 import dataclasses
 import io
@@ -26,13 +28,14 @@ import time
 import numpy as np
 
 from colorization import batch_inference, image_io, user_hints
+from colorization.app import memory
 from colorization.app.uploads import Upload, Uploads
 
 OUTPUTS = ("colorized", "compare", "grey")
 SIZE_RANGE = (16, 1024)
 TEMPERATURE_RANGE = (0.01, 10.0)
 _JOB_THREADS = 2
-_VARIANTS = 8  # network input size, temperature and blend combinations kept traced
+_WIDE_MODES = ("I", "F")  # Pillow modes (and "I;16..."): decoded to float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +48,12 @@ class Limits:
         queue_size: Jobs admitted at once (running or waiting); more get a 503.
         kept_photos: Decoded uploads kept for new hints (a hinted model only).
         kept_bytes: The most their pixels may take.
+        memory_budget: Bytes the running jobs may take together (default: a quarter
+            of the machine's memory); a photo whose job alone would take more is
+            refused.
+        uploads_in_flight: Bytes of request bodies being received or waiting in
+            spooled files at once; more are answered 503 (at least one largest
+            upload always fits).
     """
 
     max_bytes: int = 50 * 1024 * 1024
@@ -52,6 +61,8 @@ class Limits:
     queue_size: int = 16
     kept_photos: int = 16
     kept_bytes: int = 512 * 1024 * 1024
+    memory_budget: int = dataclasses.field(default_factory=memory.default_memory_budget)
+    uploads_in_flight: int = 256 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,25 +101,18 @@ class ModelError(RuntimeError):
     """The network failed on an image (for example out of memory)."""
 
 
-def _layers(models, class_name):
-    from colorization.models import layers
-
-    cls = getattr(layers, class_name)
-    return [
-        layer
-        for model in models
-        for layer in model._flatten_layers()
-        if isinstance(layer, cls)
-    ]
+class TooLarge(ValueError):
+    """A photo whose job needs more memory than the server's whole budget; the message
+    says how much and how to make it fit."""
 
 
 class ModelRunner:
     """The one model of the app, with per-request input size, temperature and blend.
 
-    Temperature and blend are Python numbers that the traced graph takes as constants,
-    so each combination gets its own traced `Colorizer` over the same weights; the
-    layers are set to the request's values before every call (the trace of a new
-    combination reads them), under a lock.
+    The options are inputs of the model's one traced graph (`Colorizer.predict_ab`), so
+    a new value is neither a new trace nor more memory. The network runs for one job
+    at a time (under a lock); the full-resolution join is done after it, in row
+    tiles (`fullres.join`), while the next job may use the network.
 
     Args:
         colorizer: A loaded `Colorizer`.
@@ -116,13 +120,10 @@ class ModelRunner:
 
     def __init__(self, colorizer):
         self.colorizer = colorizer
-        self._bins = _layers(colorizer.models, "AnnealedMean")
-        self._blends = _layers(colorizer.models, "HeadBlend")
         self.size = colorizer.size
-        self.temperature = self._bins[0].temperature if self._bins else None
-        self.blend = self._blends[0].weight if self._blends else None
+        self.temperature = colorizer.temperature
+        self.blend = colorizer.blend
         self.hinted = colorizer.hinted
-        self._variants = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def describe(self):
@@ -131,53 +132,44 @@ class ModelRunner:
 
     def check(self, options):
         """Raises ValueError for an option this model does not have."""
-        if options.temperature is not None and not self._bins:
+        if options.temperature is not None and self.temperature is None:
             raise ValueError(
                 "this model has no bins head: a temperature does not apply to it"
             )
-        if options.blend is not None and not self._blends:
+        if options.blend is not None and self.blend is None:
             raise ValueError("this model has one head: a blend does not apply to it")
         if options.hints and not self.hinted:
             raise ValueError(user_hints.NOT_HINTED)
 
-    def colorize(self, rgb, options):
-        """Colorizes one RGB image (H, W, 3) with the options; uint8 RGB.
+    def colorize(self, rgb, options, out=None):
+        """Colorizes one RGB image (H, W, 3) with the options into uint8 `out`
+        (H, W, 3; a new array if None), which it returns.
 
         Raises:
             user_hints.HintError: a hint point outside the image.
         """
-        key = (
-            options.size or self.size,
-            self.temperature if options.temperature is None else options.temperature,
-            self.blend if options.blend is None else options.blend,
-        )
+        from colorization.app import fullres
+
         with self._lock:
-            for layer in self._bins:
-                layer.temperature = key[1]
-            for layer in self._blends:
-                layer.weight = key[2]
-            return self._variant(key).colorize_array(rgb, options.hints)
-
-    def _variant(self, key):
-        if key == (self.size, self.temperature, self.blend):
-            return self.colorizer
-        if key in self._variants:
-            self._variants.move_to_end(key)
-            return self._variants[key]
-        from colorization.inference import Colorizer
-
-        variant = Colorizer(self.colorizer.models, key[0], self.colorizer.stride)
-        self._variants[key] = variant
-        while len(self._variants) > _VARIANTS:
-            self._variants.popitem(last=False)
-        return variant
+            ab_norm = self.colorizer.predict_ab(
+                rgb[None],
+                options.hints,
+                size=options.size,
+                temperature=options.temperature,
+                blend=options.blend,
+            )  # (1, h, w, 2)
+        if out is None:
+            out = np.empty(rgb.shape[:2] + (3,), np.uint8)
+        fullres.join(rgb, ab_norm, out)
+        return out
 
 
 class ColorizeService:
     """The bounded queue in front of a `ModelRunner`.
 
     Args:
-        runner: The `ModelRunner` (or any object with `colorize(rgb, options)`).
+        runner: The `ModelRunner` (or any object with `colorize(rgb, options, out)`,
+            `describe()` and `check(options)`).
         limits: The `Limits`.
     """
 
@@ -189,6 +181,7 @@ class ColorizeService:
             if getattr(runner, "hinted", False)
             else None
         )
+        self.memory = memory.MemoryBudget(limits.memory_budget)
         self._pending = 0
         self._lock = threading.Lock()
         self._seconds = 1.0  # running mean of a job's time, for Retry-After
@@ -248,54 +241,138 @@ class ColorizeService:
         future.add_done_callback(lambda _: self.release())
         return await asyncio.wrap_future(future)
 
-    def _read(self, file, filename):
+    def _read(self, data, filename):
         """The decoded upload, kept in `uploads` (if any): (Upload, its id or None)."""
-        file.seek(0)
-        data = file.read()
         image = image_io.read_image_bytes(data, self.limits.max_pixels)
         upload = Upload(image, data[:3] == b"\xff\xd8\xff", filename)
         kept = self.uploads.add(upload) if self.uploads is not None else None
         return upload, kept
 
+    def _estimate(self, source, data, options):
+        """The job's memory estimate as a function of the photo's pixels, and the
+        photo's (width, height); None for a file whose header cannot be read (it is
+        refused when decoded)."""
+        result = 2 if options.output == "compare" else 1
+        if isinstance(source, Upload):
+            rgb = source.image.rgb
+            wide, upload, decoded = bool(rgb.dtype != np.uint8), 0, True
+            height, width = rgb.shape[:2]
+        else:
+            header = _header(data)
+            upload, decoded = len(data), False
+            if header is None or header[0] * header[1] > self.limits.max_pixels:
+                return (lambda _: memory.job_bytes(0, 0, upload_bytes=upload)), None
+            width, height, mode = header
+            wide = mode.startswith(_WIDE_MODES)
+
+        def estimate(pixels):
+            return memory.job_bytes(pixels, pixels * result, wide, upload, decoded)
+
+        return estimate, (width, height)
+
+    def _too_large(self, estimate, size, options):
+        """`TooLarge` for a photo of `size` whose job would not fit the budget."""
+        width, height = size
+        budget = self.memory.total
+        low, high = 0, width * height  # the most pixels that fit
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (
+                (middle, high) if estimate(middle) <= budget else (low, middle - 1)
+            )
+        advice = f"send it at most {low / 1e6:.1f} megapixels"
+        if options.output == "compare":
+            advice += ", or ask for the colorized photo rather than 'compare'"
+        return TooLarge(
+            f"{width} x {height} pixels is too large for this server's memory limit "
+            f"(about {math.ceil(estimate(width * height) / 2**20)} MB needed, "
+            f"{budget // 2**20} MB for the photos it colorizes at once): {advice}, "
+            "or start the server with a larger --max-memory-mb"
+        )
+
     def _job(self, source, options, filename):
         start = time.perf_counter()
+        data = None
+        if not isinstance(source, Upload):
+            source.seek(0)
+            data = source.read()
+        estimate, size = self._estimate(source, data, options)
+        need = estimate(size[0] * size[1] if size else 0)
+        if size is not None and need > self.memory.total:
+            raise self._too_large(estimate, size, options)
+        need = min(need, self.memory.total)  # an unreadable file: refused when decoded
+        try:
+            with self.memory.reserve(need):
+                result = self._work(source, data, options, filename)
+        finally:
+            data = source = None
+            memory.give_back_memory()
+        result.seconds = time.perf_counter() - start
+        with self._lock:
+            self._seconds = 0.8 * self._seconds + 0.2 * result.seconds
+        return result
+
+    def _work(self, source, data, options, filename):
+        """Decodes, colorizes and encodes: a `Result`."""
+        from colorization.app import fullres
+
         if isinstance(source, Upload):
             upload, image_id = source, None
         else:
-            upload, image_id = self._read(source, filename)
+            upload, image_id = self._read(data, filename)
         image, jpeg = upload.image, upload.jpeg
-        grey = (
-            batch_inference.grey_preview(image.rgb)
-            if options.output != "colorized"
-            else None
-        )
-        if options.output == "grey":
-            rgb = grey
-        else:
+        rgb = image.rgb
+        height, width = rgb.shape[:2]
+        wide = 2 if options.output == "compare" else 1
+        out = np.empty((height, width * wide, 3), np.uint8)
+        colour = out[:, -width:]
+        if options.output != "colorized":
+            fullres.grey(rgb, out[:, :width])
+        if options.output != "grey":
             try:
-                rgb = self.runner.colorize(image.rgb, options)
+                self.runner.colorize(rgb, options, colour)
             except _model_errors() as error:
                 raise ModelError(batch_inference.short_error(error)) from error
-            if options.output == "compare":
-                rgb = np.concatenate([grey, rgb], axis=1)
         alpha = image.alpha if options.output == "colorized" else None
-        result = encode(rgb, alpha, jpeg)
-        result.seconds = time.perf_counter() - start
+        del upload, image, rgb, colour  # a kept upload stays in `uploads`
+        picture = _picture(out)
+        del out  # Pillow has its copy
+        result = _save(picture, alpha, jpeg)
         result.image_id = image_id
-        with self._lock:
-            self._seconds = 0.8 * self._seconds + 0.2 * result.seconds
         return result
 
     def close(self):
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _header(data):
+    """(width, height, Pillow mode) from the file's header, or None if Pillow cannot
+    open it (decoding it says why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size[0], image.size[1], image.mode
+    except Exception:  # any unreadable file: `image_io` gives the one-line error
+        return None
+
+
 def encode(rgb, alpha=None, jpeg=False):
     """uint8 RGB (and alpha) -> a JPEG (quality 95, as infer.py writes) or PNG
     `Result`; alpha is kept in PNG only."""
+    return _save(_picture(rgb), alpha, jpeg)
+
+
+def _picture(rgb):
     from PIL import Image
 
-    image = Image.fromarray(np.asarray(rgb, np.uint8), "RGB")
+    return Image.fromarray(np.asarray(rgb, np.uint8), "RGB")
+
+
+def _save(image, alpha, jpeg):
+    """A Pillow RGB image (and alpha) -> the `Result` of `encode`."""
+    from PIL import Image
+
     buffer = io.BytesIO()
     if jpeg:
         image.save(buffer, "JPEG", quality=95)
@@ -305,12 +382,14 @@ def encode(rgb, alpha=None, jpeg=False):
         # Level 1: a third larger than the default level 6 and several times faster
         # on 12 MP photos, whose encoding would otherwise outlast the colorization.
         image.save(buffer, "PNG", compress_level=1)
+    width, height = image.size
+    del image
     return Result(
         buffer.getvalue(),
         "image/jpeg" if jpeg else "image/png",
         ".jpg" if jpeg else ".png",
-        image.width,
-        image.height,
+        width,
+        height,
         0.0,
     )
 

@@ -1,12 +1,15 @@
 """The web app: the colorize page, its HTTP API and (optionally) the survey.
 
-    app = create_app(ColorizeService(ModelRunner(colorizer), Limits()), survey=None)
-    uvicorn.run(app)
+    service = ColorizeService(ModelRunner(colorizer), Limits())
+    app = create_app(service, allowed_hosts=guards.allowed_hosts("127.0.0.1"))
+    uvicorn.run(app)               # `python -m colorization.app` adds its timeouts
 
 Routes: `/` (the page), `/static/...`, `GET /api/health`, `POST /api/colorize`
 (multipart: `file`, and optional `size`, `temperature`, `blend`, `output`, `hints`),
 and the survey's routes (`survey_routes.py`). Every error of the API is a JSON body
-`{"error": "..."}` with a 4xx or 5xx status.
+`{"error": "..."}` with a 4xx or 5xx status. Every response has the headers of
+`guards.SecurityHeaders`; requests are checked by `guards.HostCheck` and
+`guards.UploadGate`.
 
 With a hinted model (`/api/health` says `"hints": true`), `hints` is the JSON of
 infer.py --hints, `[{"x": 12, "y": 34, "color": "#rrggbb"}]` in pixels of the photo as
@@ -28,11 +31,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from colorization import image_io, user_hints
-from colorization.app import colorize
-from colorization.app.colorize import Options, QueueFull
+from colorization.app import colorize, guards
+from colorization.app.colorize import Options, QueueFull, TooLarge
 
 _FORM_FIELDS = {"file", "image_id", "size", "temperature", "blend", "output", "hints"}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
+_MAX_HINTS_CHARS = 1 << 18  # 1,000 hints, indented, take under 100 kB
+_MAX_NUMBER_CHARS = 40  # JavaScript writes any number in under 25
 
 
 def static_dir():
@@ -43,40 +48,6 @@ def static_dir():
 def error(status, message, headers=None):
     """The API's error response: `{"error": message}`."""
     return JSONResponse({"error": message}, status, headers=headers)
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over `max_bytes` is refused with 413 (from its
-    Content-Length before it is read, or as soon as the bytes read pass the limit)."""
-
-    def __init__(self, app, max_bytes):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_bytes:
-            response = error(413, self._message())
-            return await response(scope, receive, send)
-        total = 0
-
-        async def limited_receive():
-            nonlocal total
-            message = await receive()
-            if message["type"] == "http.request":
-                total += len(message.get("body", b""))
-                if total > self.max_bytes:
-                    raise HTTPException(413, self._message())
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-    def _message(self):
-        limit = (self.max_bytes - _FORM_OVERHEAD) / 2**20
-        return f"the upload is larger than the limit of {limit:g} MB"
 
 
 def _parse_options(form):
@@ -112,18 +83,45 @@ def _parse_options(form):
     )
 
 
+def _json_number(text, convert):
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise ValueError(f"a number of {len(text)} characters")
+    value = convert(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _parse_hints(text):
-    """The `hints` field (JSON) as `user_hints.Hints`, None if absent or empty."""
+    """The `hints` field (JSON) as `user_hints.Hints`, None if absent or empty; a
+    one-line ValueError (400) for anything else, however hostile."""
     if text is None or text == "":
         return None
     if not isinstance(text, str):
         raise ValueError("hints must be a form field, not a file")
+    if len(text) > _MAX_HINTS_CHARS:
+        raise ValueError(
+            f"hints: {len(text)} characters, more than the {_MAX_HINTS_CHARS} "
+            f"that {user_hints.MAX_HINTS} hints take"
+        )
     try:
-        hints = user_hints.parse_hints(json.loads(text))
+        parsed = json.loads(
+            text,
+            parse_int=lambda t: _json_number(t, int),
+            parse_float=lambda t: _json_number(t, float),
+            parse_constant=_refuse_constant,
+        )
+        hints = user_hints.parse_hints(parsed)
     except json.JSONDecodeError as problem:
         raise ValueError(f"hints: not valid JSON: {problem}") from None
-    except user_hints.HintError as problem:
-        raise ValueError(f"hints: {problem}") from None
+    except RecursionError:
+        raise ValueError("hints: lists or objects nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as problem:  # HintError too
+        raise ValueError(f"hints: {' '.join(str(problem).split())[:200]}") from None
     return hints if len(hints) else None
 
 
@@ -181,6 +179,8 @@ async def colorize_endpoint(request):
             return _busy(full)
         try:
             result = await service.run(source, options, filename)
+        except TooLarge as problem:
+            return error(413, str(problem))
         except image_io.ImageError as problem:
             status = 400 if str(problem) == "empty file" else 422
             return error(status, f"{filename}: {problem}")
@@ -201,6 +201,7 @@ def _image_response(result, filename, options, image_id):
         "Content-Disposition": f'inline; filename="{ascii_name}"; '
         f"filename*=UTF-8''{urllib.parse.quote(name)}",
         "X-Colorize-Seconds": f"{result.seconds:.3f}",
+        "Cache-Control": "no-store",  # a private photo: kept by no cache
     }
     if image_id is not None:
         headers["X-Image-Id"] = image_id
@@ -225,6 +226,7 @@ async def health(request):
                 "max_bytes": state.service.limits.max_bytes,
                 "max_pixels": state.service.limits.max_pixels,
                 "size_range": list(colorize.SIZE_RANGE),
+                "memory_budget": state.service.memory.total,
             },
             "queue": {
                 "pending": state.service.pending,
@@ -244,10 +246,13 @@ async def http_error(request, exc):
 
 
 async def server_error(request, exc):
-    return error(500, f"internal error: {type(exc).__name__}")
+    # Outside the app's middleware: the security headers are added here.
+    return error(500, f"internal error: {type(exc).__name__}", guards.SECURITY_HEADERS)
 
 
-def create_app(service, survey=None, model_name="model"):
+def create_app(
+    service, survey=None, model_name="model", allowed_hosts=None, read_timeout=20.0
+):
     """The Starlette app.
 
     Args:
@@ -255,6 +260,9 @@ def create_app(service, survey=None, model_name="model"):
             survey only.
         survey: A `survey_routes.Survey`, or None for no survey.
         model_name: What `/api/health` calls the model.
+        allowed_hosts: The Host names it answers to (`guards.allowed_hosts`); None
+            for any (a server on the network should name them).
+        read_timeout: Seconds to wait for the next piece of a request body (408).
     """
     from colorization.app import survey_routes
 
@@ -265,10 +273,21 @@ def create_app(service, survey=None, model_name="model"):
         *survey_routes.routes(),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
-    max_bytes = service.limits.max_bytes if service else 0
+    limits = service.limits if service else colorize.Limits(max_bytes=0)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BodyLimit, max_bytes=max_bytes + _FORM_OVERHEAD)],
+        middleware=[
+            Middleware(guards.SecurityHeaders),
+            Middleware(guards.HostCheck, hosts=allowed_hosts or ["*"]),
+            Middleware(
+                guards.UploadGate,
+                max_bytes=limits.max_bytes,
+                in_flight=limits.uploads_in_flight,
+                read_timeout=read_timeout,
+                retry_after=service.retry_after if service else None,
+                slack=_FORM_OVERHEAD,
+            ),
+        ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.service = service
