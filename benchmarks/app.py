@@ -59,9 +59,11 @@ def rss_mb(pid, field="VmRSS"):
     return None
 
 
-def start_server(args, port, log):
+def start_server(args, port, log, extra=()):
+    """`python -m colorization.app` on `port` of 127.0.0.1, once it answers."""
     command = [sys.executable, "-m", "colorization.app", "--port", str(port)]
     command += ["--queue-size", str(args.queue_size), "--log-level", "warning"]
+    command += list(extra)
     if args.model:
         command += ["--model", args.model]
     process = subprocess.Popen(command, cwd=REPO, stderr=log)

@@ -64,3 +64,24 @@ def test_inference_benchmark_times_files_and_a_hinted_recolorization(tmp_path):
     for key in ("64x48_ms", "40x40_ms", "hinted_64x48_ms", "hinted_64x48_no_hints_ms"):
         assert figures[key] > 0, key
     assert "again with 3 hints" in out
+
+
+def test_app_abuse_benchmark_prints_its_table_and_figures(tmp_path):
+    from tests.inference_helpers import constant_ab_model
+
+    model = tmp_path / "tiny.keras"
+    constant_ab_model(0.1, 0.2, stride=4).save(model)
+    args = [sys.executable, "benchmarks/app_abuse.py", "--model", str(model)]
+    args += ["--big-megapixels", "0.2", "--half-open", "4", "--concurrent", "3"]
+    args += ["--normal", "2", "--read-timeout", "1"]
+    out = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    rows = {row["scenario"].split()[-1]: row for row in figures["scenarios"]}
+    assert set(rows) == {"640x480", "PNG", "half-open", "concurrent"}
+    assert rows["concurrent"]["ok"] == 3 and rows["PNG"]["ok"] == 1
+    assert figures["half_open_closed_after_s"] is not None
+    for row in rows.values():
+        assert row["peak_rss_mb"] > 0 and row["failed"] == 0
+    assert "peak RSS MB" in out
