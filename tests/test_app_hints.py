@@ -91,7 +91,7 @@ def test_a_pushed_out_photo_is_gone_and_the_page_sends_it_again(client):
     "fields, status, words",
     [
         ({"hints": "[{'x': 1}]"}, 400, "hints: not valid JSON"),
-        ({"hints": '{"x": 1}'}, 400, "hints must be a list"),
+        ({"hints": '{"x": 1}'}, 400, "hints: must be a JSON list"),
         ({"hints": '[{"x": 1, "y": 2, "color": "red"}]'}, 400, "hint 1: color must"),
         (
             {"hints": '[{"x": 60, "y": 0, "color": "#ff0000"}]'},

@@ -19,7 +19,6 @@ pushed out: send the file again).
 """
 
 import importlib.resources
-import json
 import os
 import urllib.parse
 
@@ -36,7 +35,6 @@ from colorization.app.colorize import Options, QueueFull, TooLarge
 
 _FORM_FIELDS = {"file", "image_id", "size", "temperature", "blend", "output", "hints"}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
-_MAX_HINTS_CHARS = 1 << 18  # 1,000 hints, indented, take under 100 kB
 _MAX_NUMBER_CHARS = 40  # JavaScript writes any number in under 25
 
 
@@ -83,19 +81,6 @@ def _parse_options(form):
     )
 
 
-def _json_number(text, convert):
-    if len(text) > _MAX_NUMBER_CHARS:
-        raise ValueError(f"a number of {len(text)} characters")
-    value = convert(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:20]} is out of range")
-    return value
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _parse_hints(text):
     """The `hints` field (JSON) as `user_hints.Hints`, None if absent or empty; a
     one-line ValueError (400) for anything else, however hostile."""
@@ -103,25 +88,10 @@ def _parse_hints(text):
         return None
     if not isinstance(text, str):
         raise ValueError("hints must be a form field, not a file")
-    if len(text) > _MAX_HINTS_CHARS:
-        raise ValueError(
-            f"hints: {len(text)} characters, more than the {_MAX_HINTS_CHARS} "
-            f"that {user_hints.MAX_HINTS} hints take"
-        )
     try:
-        parsed = json.loads(
-            text,
-            parse_int=lambda t: _json_number(t, int),
-            parse_float=lambda t: _json_number(t, float),
-            parse_constant=_refuse_constant,
-        )
-        hints = user_hints.parse_hints(parsed)
-    except json.JSONDecodeError as problem:
-        raise ValueError(f"hints: not valid JSON: {problem}") from None
-    except RecursionError:
-        raise ValueError("hints: lists or objects nested too deeply") from None
-    except (ValueError, TypeError, OverflowError) as problem:  # HintError too
-        raise ValueError(f"hints: {' '.join(str(problem).split())[:200]}") from None
+        hints = user_hints.parse_hints_json(text)
+    except user_hints.HintError as problem:
+        raise ValueError(f"hints: {problem}") from None
     return hints if len(hints) else None
 
 
