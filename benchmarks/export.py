@@ -85,8 +85,8 @@ def main(argv=None):
     from PIL import Image
     from skimage import data
 
-    from colorization.export import export
-    from colorization.inference import Colorizer
+    from colorization.export.saved_model import export
+    from colorization.inference.colorizer import Colorizer
 
     colorizer = Colorizer.load(args.model, size=args.size)
     photo = Image.fromarray(data.astronaut()).resize(

@@ -97,7 +97,7 @@ def _interleaved_ms(runs, repeats):
 def _file_rows(colorizer, sizes, repeats, figures):
     from PIL import Image
 
-    from colorization import batch_inference
+    from colorization.inference import batch_inference
 
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in sizes:
@@ -120,11 +120,11 @@ def hinted_colorizer(colorizer, model_path):
         return colorizer
     if model_path is not None:
         return None
-    from colorization.inference import Colorizer
+    from colorization.config.presets import resolve_config
+    from colorization.inference.colorizer import Colorizer
     from colorization.models import build_generator, set_blend
     from colorization.models.layers import HeadBlend
-    from colorization.presets import resolve_config
-    from colorization.warm_start import copy_weights
+    from colorization.training.warm_start import copy_weights
 
     shipped = colorizer.models[0]
     generator = build_generator(resolve_config("default-hints").generator)
@@ -167,7 +167,7 @@ def _hinted_row(colorizer, size, count, repeats, figures):
 def main(argv=None):
     args = _parser().parse_args(argv)
 
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     if args.precision == "bf16":
         import keras

@@ -3,7 +3,7 @@
     python benchmarks/train_step.py --preset studienarbeit-l1 --image-size 256 --batch-size 8 --mixed-precision off
     python benchmarks/train_step.py --preset default --image-size 128 --batch-size 16 --mixed-precision bf16
 
-Runs the real training step of `colorization.train_steps` (the one train.py uses) on
+Runs the real training step of `colorization.training.train_steps` (the one train.py uses) on
 random tensors of the given shape with one device, after warm-up steps, and splits its
 time into the forward pass, the backward pass and the rest (the Adam update). The model's
 FLOP per step (forward and backward) is counted by TensorFlow's profiler on the traced
@@ -130,10 +130,10 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    from colorization import losses, train_steps
-    from colorization.distribute import POLICIES, make_strategy
+    from colorization.config.presets import resolve_config
     from colorization.models import build_generator
-    from colorization.presets import resolve_config
+    from colorization.training import losses, train_steps
+    from colorization.training.distribute import POLICIES, make_strategy
 
     config = resolve_config(
         args.preset, {"image_size": args.image_size, "batch_size": args.batch_size}

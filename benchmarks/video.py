@@ -87,7 +87,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=8)
     args = parser.parse_args(argv)
 
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     colorizer = Colorizer.load(args.model)
     figures = {

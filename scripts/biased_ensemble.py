@@ -10,7 +10,7 @@
    "all" is the control: the same fine-tune on every training photo, so the table
    separates what the bias does from what more training does.
 3. Packs the biased members into one ensemble per --combos entry, with the report's
-   plain mean of ab and with the chroma-preserving mean (`colorization.ensemble`).
+   plain mean of ab and with the chroma-preserving mean (`colorization.export.ensemble`).
 4. Scores the start model, each member and each ensemble on every photo of --val
    and prints a Markdown table, then a JSON line with every figure.
 
@@ -57,7 +57,7 @@ def _run(command):
 
 def fine_tune(args, group, start, config):
     """Trains WORKDIR/GROUP from `start` on the group's list; writes GROUP.keras."""
-    from colorization import checkpoints
+    from colorization.training import checkpoints
 
     model = os.path.join(args.workdir, f"{group}.keras")
     if os.path.isfile(model):
@@ -81,7 +81,7 @@ def fine_tune(args, group, start, config):
 
 def _blend_of(path):
     """The bins-head weight of a two-head model file, or None for one head."""
-    from colorization.inference import load_model
+    from colorization.inference.colorizer import load_model
     from colorization.models.layers import HeadBlend
 
     blends = [
@@ -94,9 +94,9 @@ def _blend_of(path):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    from colorization import ensemble
-    from colorization.evaluation import score_model
-    from colorization.inference import default_model_path
+    from colorization.evaluation.scoring import score_model
+    from colorization.export import ensemble
+    from colorization.inference.colorizer import default_model_path
     from data_pipeline import subsets
 
     start = args.start or default_model_path()

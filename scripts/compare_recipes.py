@@ -41,9 +41,9 @@ def main(argv=None):
     parser.add_argument("--again", action="store_true", help="re-score cached runs")
     args = parser.parse_args(argv)
 
-    from colorization import checkpoints
-    from colorization.evaluation import score_model
-    from colorization.inference import load_model
+    from colorization.evaluation.scoring import score_model
+    from colorization.inference.colorizer import load_model
+    from colorization.training import checkpoints
 
     lines = [
         "| recipe | parameters | steps | PSNR | SSIM | ab AuC | hist. a | hist. b "

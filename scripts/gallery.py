@@ -36,7 +36,7 @@ def gallery(colorizer, height=240):
     import numpy as np
     from PIL import Image
 
-    from colorization import image_io
+    from colorization.inference import image_io
 
     rows = []
     for name in ORIGINALS:
@@ -71,8 +71,8 @@ def main(argv=None):
     parser.add_argument("--model", help="a .keras model (default: the shipped model)")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "gallery.jpg"))
     args = parser.parse_args(argv)
-    from colorization import image_io
-    from colorization.inference import Colorizer
+    from colorization.inference import image_io
+    from colorization.inference.colorizer import Colorizer
 
     image_io.write_image(args.output, gallery(Colorizer.load(args.model)))
     print(f"wrote {args.output}")

@@ -7,7 +7,7 @@
 Each model colorizes every photo of --val at the network's input size (--size, default
 the first model's training size) with 0, 1, 2, 5, 10 and 20 hints taken from the
 photo's true colour at seeded locations, the same for every model
-(`colorization.hint_eval`); a model without hint inputs gets the automatic (0 hints)
+(`colorization.hints.hint_eval`); a model without hint inputs gets the automatic (0 hints)
 row only. Prints a Markdown table of PSNR and mean ab error, then the results as one
 JSON line; --plot also draws PSNR and ab error against the number of hints.
 """
@@ -54,7 +54,7 @@ def main(argv=None):
     except ValueError as error:
         return cli.fail("hint_table.py", error)
     cli.quiet_tensorflow(args.verbose)
-    from colorization.hint_eval import run
+    from colorization.hints.hint_eval import run
 
     try:
         run(args.models, args.val, args.size, args.limit, args.plot, args.blend)

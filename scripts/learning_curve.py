@@ -58,7 +58,7 @@ def main(argv=None):
     parser.add_argument("--baseline", help="PSNR,HIST_A,HIST_B of the ab = 0 model")
     args = parser.parse_args(argv)
 
-    from colorization.train_io import read_metrics
+    from colorization.training.train_io import read_metrics
 
     runs = {}
     for workdir in args.workdirs:

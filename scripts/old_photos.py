@@ -35,7 +35,7 @@ def gallery(paths, colorizers, height=220):
     import numpy as np
     from PIL import Image
 
-    from colorization import image_io
+    from colorization.inference import image_io
 
     rows = []
     for path in paths:
@@ -64,8 +64,8 @@ def main(argv=None):
         "--output", default=os.path.join(ROOT, "docs", "old_photos.jpg")
     )
     args = parser.parse_args(argv)
-    from colorization import image_io
-    from colorization.inference import Colorizer
+    from colorization.inference import image_io
+    from colorization.inference.colorizer import Colorizer
 
     paths = [os.path.join(args.folder, name) for name in PICKS]
     missing = [path for path in paths if not os.path.isfile(path)]

@@ -40,8 +40,8 @@ def main(argv=None):
     parser.add_argument("--every", type=int, default=1, help="score every N-th photo")
     args = parser.parse_args(argv)
 
-    from colorization.evaluation import evaluate_paths
-    from colorization.inference import Colorizer
+    from colorization.evaluation.scoring import evaluate_paths
+    from colorization.inference.colorizer import Colorizer
     from data_pipeline import files
 
     paths = list(files.walk_images(args.val))[:: args.every]

@@ -100,7 +100,7 @@ def make_clips(paths, clips, frames):
     """[(name, kind, frames, cut index or None)] from the photos at `paths`."""
     import numpy as np
 
-    from colorization import image_io
+    from colorization.inference import image_io
 
     photos = [image_io.to_uint8(image_io.read_image(p).rgb) for p in paths]
     made = []
@@ -130,7 +130,7 @@ def score(colorizer, frames, ab_norm, cut, batch_size=8):
     """flicker, mean PSNR and mean colourfulness of the frames coloured with ab_norm."""
     import numpy as np
 
-    from colorization import metrics
+    from colorization.evaluation import metrics
     from data_pipeline import lab
 
     outputs = np.concatenate(
@@ -153,7 +153,7 @@ def smooth(small_l, ab_norm, smoothing):
     (mean |L change|) at each frame."""
     import numpy as np
 
-    from colorization.temporal import TemporalSmoother
+    from colorization.inference.temporal import TemporalSmoother
 
     smoother, smoothed, changes = TemporalSmoother(smoothing), [], []
     for lum, ab in zip(small_l, ab_norm):
@@ -177,7 +177,7 @@ def run_setting(colorizer, clips, predictions, base, setting):
 
 def score_per_frame(colorizer, clips, predictions):
     """Each clip's name, kind, true colourfulness and frame-by-frame figures."""
-    from colorization import metrics
+    from colorization.evaluation import metrics
 
     rows = []
     for (name, kind, frames, cut), (_, ab) in zip(clips, predictions):
@@ -243,8 +243,8 @@ def main(argv=None):
     if args.clips < 1 or args.frames < 4:
         raise SystemExit("error: need --clips >= 1 and --frames >= 4")
 
-    from colorization.inference import Colorizer
-    from colorization.temporal import Smoothing
+    from colorization.inference.colorizer import Colorizer
+    from colorization.inference.temporal import Smoothing
 
     default = Smoothing()
     settings = [

@@ -36,9 +36,9 @@ def main(argv=None):
     import dataclasses
     import functools
 
-    from colorization import train_steps
-    from colorization.config import ExperimentConfig
-    from colorization.training import fit
+    from colorization.config.experiment import ExperimentConfig
+    from colorization.training import train_steps
+    from colorization.training.loop import fit
 
     train_steps.synchronize_batch_norm = functools.partial(
         train_steps.synchronize_batch_norm, force=True

@@ -49,10 +49,10 @@ def effnet_twin(model, hinted):
     L (`hinted` False, the "default" preset) or L and the hint channels (True,
     "default-hints"), its blend kept: `copy_weights` widens the first convolution
     (hint weights at zero) or narrows it to its L channel. Returns (twin, report)."""
+    from colorization.config.presets import resolve_config
     from colorization.models import build_generator, set_blend
     from colorization.models.layers import HeadBlend
-    from colorization.presets import resolve_config
-    from colorization.warm_start import copy_weights
+    from colorization.training.warm_start import copy_weights
 
     preset = "default-hints" if hinted else "default"
     twin = build_generator(resolve_config(preset).generator)
@@ -67,7 +67,7 @@ def shipped_twins():
     """The shipped default model and its `effnet_twin` with the other input, as
     (automatic, hinted, report), whichever of the two is shipped: without hints
     they are one network."""
-    from colorization.inference import default_model_path, load_model
+    from colorization.inference.colorizer import default_model_path, load_model
     from colorization.models import is_hinted
 
     shipped = load_model(default_model_path())

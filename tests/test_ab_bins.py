@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import ab_bins, losses
-from colorization.models import ModelConfig, build_generator
+from colorization.config.presets import resolve_config
+from colorization.models import ModelConfig, ab_bins, build_generator
 from colorization.models.layers import AnnealedMean
-from colorization.presets import resolve_config
-from colorization.training import fit
+from colorization.training import losses
+from colorization.training.loop import fit
 from data_pipeline import lab
 from tests.train_data import tiny_config, write_photos
 
@@ -180,7 +180,7 @@ def _saved_model(tmp_path, head):
 
 
 def test_temperature_of_a_loaded_model(tmp_path):
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     path = _saved_model(tmp_path, "bins")
     rgb = (np.random.default_rng(0).uniform(0, 1, (1, 32, 48, 3)) * 255).astype(
@@ -199,7 +199,7 @@ def test_temperature_of_a_loaded_model(tmp_path):
 @pytest.mark.slow  # a training run (~20 s)
 def test_temperature_flags(tmp_path, capsys):
     import infer
-    from colorization import checkpoints
+    from colorization.training import checkpoints
 
     photos = write_photos(tmp_path / "photos", copies=1)
     tanh = _saved_model(tmp_path, "tanh")

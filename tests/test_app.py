@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
 from colorization.app import __main__ as app_main
 from colorization.app import colorize, server, survey_routes
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
-from colorization.inference import Colorizer
+from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
 from tests.conftest import encode, huge_png_header, photo
 from tests.inference_helpers import constant_ab_model
@@ -308,16 +308,16 @@ def test_a_failing_model_gives_a_json_5xx_and_the_server_goes_on(constant, error
 
 def _count_traces(monkeypatch):
     """A list that grows by one each time a graph of the network is traced."""
-    from colorization import inference
+    from colorization.inference import colorizer as colorizer_module
 
     traces = []
-    original = inference.predict_small
+    original = colorizer_module.predict_small
 
     def counting(*args, **kwargs):
         traces.append(args[2])  # runs once per trace, not per call
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(inference, "predict_small", counting)
+    monkeypatch.setattr(colorizer_module, "predict_small", counting)
     return traces
 
 
@@ -377,8 +377,8 @@ def test_options_give_the_same_pixels_as_a_model_traced_with_them(dual, dtype):
 def test_a_photo_done_in_row_tiles_is_the_same_as_done_at_once(
     dual, monkeypatch, dtype, size
 ):
-    from colorization import batch_inference
     from colorization.app import fullres
+    from colorization.inference import batch_inference
 
     rgb = photo("astronaut", size)  # (20, 13): smaller than the network's 32
     if dtype == np.float32:

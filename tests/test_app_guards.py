@@ -22,7 +22,7 @@ from colorization.app import __main__ as app_main
 from colorization.app import guards, server
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.app.server import static_dir
-from colorization.inference import Colorizer
+from colorization.inference.colorizer import Colorizer
 from tests.conftest import encode
 from tests.inference_helpers import constant_ab_model
 

@@ -14,11 +14,11 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from colorization import image_io
 from colorization.app import server
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.app.uploads import Upload, Uploads
-from colorization.inference import Colorizer
+from colorization.inference import image_io
+from colorization.inference.colorizer import Colorizer
 from tests.conftest import encode
 from tests.inference_helpers import constant_ab_model, hint_oracle_model
 

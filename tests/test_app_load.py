@@ -46,7 +46,7 @@ _FLAT_PHOTO_JOB = textwrap.dedent(
     from PIL import Image
     from starlette.testclient import TestClient
     from colorization.app import colorize, memory, server
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
     from tests.inference_helpers import constant_ab_model
 
     def status(field):

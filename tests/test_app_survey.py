@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorization import survey_report
 from colorization.app import __main__ as app_main
 from colorization.app import (
     results,
     server,
     survey,
     survey_access,
+    survey_report,
     survey_routes,
     survey_set,
 )

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from colorization import checkpoints
-from colorization.training import train
+from colorization.training import checkpoints
+from colorization.training.loop import train
 from tests.train_data import load_script, tiny_config, write_photos
 
 

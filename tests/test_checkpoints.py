@@ -1,4 +1,4 @@
-"""colorization.checkpoints: a checkpoint of a run becomes a .keras model."""
+"""colorization.training.checkpoints: a checkpoint of a run becomes a .keras model."""
 
 import json
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import train
-from colorization import checkpoints
+from colorization.training import checkpoints
 from tests.train_data import write_photos
 
 
@@ -47,7 +47,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_blend_and_size_of_a_two_head_model(tmp_path):
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     photos = write_photos(tmp_path / "photos", copies=1)
     workdir = tmp_path / "run"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import batch_inference
+from colorization.inference import batch_inference
 from data_pipeline import files, sources
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model

@@ -12,7 +12,8 @@ from skimage import color
 
 import evaluate
 import infer
-from colorization import batch_inference, image_io, user_hints
+from colorization.hints import user_hints
+from colorization.inference import batch_inference, image_io
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
 
@@ -215,7 +216,7 @@ def test_evaluate_json_is_strict_with_a_grey_photo_and_a_tiny_one(tmp_path):
     assert evaluate.main([str(folder), "--model", str(model), "--json", str(out)]) == 0
     summary = _strict(out.read_text())
     rows = {os.path.basename(row["path"]): row for row in summary["images"]}
-    from colorization.evaluation import PSNR_CAP
+    from colorization.evaluation.scoring import PSNR_CAP
 
     assert rows["grey.png"]["baseline"]["psnr"] == PSNR_CAP  # identical: capped
     assert rows["tiny.png"]["model"]["ssim"] is None  # undefined: null

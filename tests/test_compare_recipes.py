@@ -2,7 +2,7 @@
 
 import pytest
 
-from colorization.training import train
+from colorization.training.loop import train
 from tests.train_data import load_script, tiny_config, write_photos
 
 

@@ -7,11 +7,11 @@ import math
 import pytest
 import tensorflow as tf
 
-from colorization import training
-from colorization.config import ExperimentConfig, LossConfig, TrainConfig
+from colorization.config.experiment import ExperimentConfig, LossConfig, TrainConfig
+from colorization.config.presets import PRESETS, resolve_config
 from colorization.models import build_generator
-from colorization.presets import PRESETS, resolve_config
-from colorization.training import train
+from colorization.training import loop
+from colorization.training.loop import train
 from tests.train_data import write_photos
 
 # Per preset: ModelConfig overrides that keep the same architecture but make it tiny
@@ -137,9 +137,9 @@ def test_a_nan_stops_training_with_one_line(preset, photos, tmp_path, monkeypatc
             weight.assign(tf.fill(weight.shape, math.nan))
         return generator
 
-    monkeypatch.setattr(training, "build_generator", build_nan_generator)
+    monkeypatch.setattr(loop, "build_generator", build_nan_generator)
     workdir = tmp_path / "run"
-    with pytest.raises(training.TrainingDiverged) as error:
+    with pytest.raises(loop.TrainingDiverged) as error:
         train(resolve_config(preset, tiny_overrides(preset, photos)), str(workdir))
     message = str(error.value)
     assert "\n" not in message

@@ -6,7 +6,7 @@ import numpy as np
 from skimage import color
 
 import infer
-from colorization.inference import Colorizer, default_model_path
+from colorization.inference.colorizer import Colorizer, default_model_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,7 +21,7 @@ def test_shipped_model_gives_real_colour_and_keeps_l():
     colorizer = Colorizer.load()
     source = os.path.join(ROOT, "samples", "chelsea.jpg")
     result = colorizer.colorize(source)
-    from colorization.image_io import read_image
+    from colorization.inference.image_io import read_image
 
     original = read_image(source).rgb
     assert result.shape == original.shape

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from colorization.presets import resolve_config
+from colorization.config.presets import resolve_config
 from tests.train_data import REPO, free_port, run_python, write_photos
 
 # One device against two, and two worker processes: minutes each.
@@ -174,7 +174,7 @@ def test_multiworker_two_processes_identical_weights(photos, tmp_path):
 
 
 def test_precision_and_jit_choices(tmp_path):
-    from colorization import distribute
+    from colorization.training import distribute
 
     strategy = distribute.make_strategy("one")
     assert distribute.choose_precision("off", strategy) == "off"

@@ -1,4 +1,4 @@
-"""colorization.ensemble: several colorizers packed into one .keras model."""
+"""colorization.export.ensemble: several colorizers packed into one .keras model."""
 
 import json
 import os
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import ensemble
-from colorization.inference import Colorizer, load_model
+from colorization.export import ensemble
+from colorization.inference.colorizer import Colorizer, load_model
 from colorization.models import ModelConfig, build_generator, set_temperature
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import evaluate
-from colorization import metrics
-from colorization.evaluation import colourless
+from colorization.evaluation import metrics
+from colorization.evaluation.scoring import colourless
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
 

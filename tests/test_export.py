@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 import export
-from colorization.inference import Colorizer
+from colorization.inference.colorizer import Colorizer
 from tests.conftest import encode, photo
 from tests.inference_helpers import tiny_unet
 

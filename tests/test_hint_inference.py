@@ -13,10 +13,10 @@ from PIL import Image, ImageOps
 from skimage import color
 
 import infer
-from colorization import hint_graph, user_hints
-from colorization.inference import Colorizer
+from colorization.hints import hint_graph, user_hints
+from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
-from colorization.warm_start import copy_weights
+from colorization.training.warm_start import copy_weights
 from tests.conftest import encode, photo
 from tests.inference_helpers import (
     effnet_twin,
@@ -406,7 +406,7 @@ print(json.dumps(out))
 def test_the_hinted_endpoint_matches_colorizer_and_refuses_points_outside(hinted):
     import tensorflow as tf
 
-    from colorization.export import _hinted_endpoint
+    from colorization.export.saved_model import _hinted_endpoint
 
     endpoint = _hinted_endpoint(hinted.models, hinted.size, hinted.stride)
     images = np.stack([photo("astronaut", (50, 37)), photo("chelsea", (50, 37))])

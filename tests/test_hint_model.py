@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization.inference import load_model
+from colorization.inference.colorizer import load_model
 from colorization.models import ModelConfig, build_generator
 from colorization.models.hint_propagation import (
     HintPropagation,
@@ -15,7 +15,7 @@ from colorization.models.hint_propagation import (
     without_hint_propagation,
 )
 from colorization.models.layers import PooledHints
-from colorization.warm_start import copy_weights
+from colorization.training.warm_start import copy_weights
 from data_pipeline import hints
 
 SEED = (7, 11)

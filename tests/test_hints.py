@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import checkpoints, evaluation, hint_eval, train_steps
-from colorization.config import ExperimentConfig
-from colorization.inference import load_model
+from colorization.config.experiment import ExperimentConfig
+from colorization.config.presets import HINT_GAIN, resolve_config
+from colorization.evaluation import scoring
+from colorization.hints import hint_eval
+from colorization.inference.colorizer import load_model
 from colorization.models import ModelConfig, build_generator, is_hinted
-from colorization.presets import HINT_GAIN, resolve_config
-from colorization.training import fit
-from colorization.warm_start import copy_weights
+from colorization.training import checkpoints, train_steps
+from colorization.training.loop import fit
+from colorization.training.warm_start import copy_weights
 from data_pipeline import dataset as dataset_module
 from data_pipeline import hints, lab
 from data_pipeline.config import HintConfig
@@ -468,7 +470,7 @@ def test_the_gan_step_shows_the_discriminator_l_only():
 def test_a_hinted_run_stopped_mid_epoch_resumes_to_the_same_weights(
     photos, tmp_path, monkeypatch
 ):
-    from colorization import train_io
+    from colorization.training import train_io
 
     config = tiny_config(
         photos, hints=True, epochs=2, steps_per_epoch=3, save_every_steps=1
@@ -532,9 +534,9 @@ def test_hint_table_scores_more_hints_better_and_draws_them(photos, tmp_path, ca
     assert list(results["models"][automatic]) == ["0"]
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert not list(plot.parent.glob(".*partial*"))
-    # The automatic score is validation's PSNR (`evaluation.score_batches`).
+    # The automatic score is validation's PSNR (`scoring.score_batches`).
     batches = [b[:3] for b in hint_eval.photo_batches(photos, 32, limit=6)]
-    expected = evaluation.score_batches(train_steps.make_predict(model), batches)
+    expected = scoring.score_batches(train_steps.make_predict(model), batches)
     assert results["models"][automatic]["0"]["psnr"] == pytest.approx(expected["psnr"])
 
 

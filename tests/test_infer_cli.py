@@ -163,7 +163,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
 
 def test_no_default_model_points_to_the_model_flag(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(
-        "colorization.inference.default_model_path",
+        "colorization.inference.colorizer.default_model_path",
         lambda: str(tmp_path / "none.keras"),
     )
     (tmp_path / "a.png").write_bytes(encode(photo("coffee", (16, 16))))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage import color
 
-from colorization.inference import Colorizer, ModelNotFoundError, infer_stride
+from colorization.inference.colorizer import Colorizer, ModelNotFoundError, infer_stride
 from tests.conftest import photo
 from tests.inference_helpers import constant_ab_model, hint_oracle_model, tiny_unet
 
@@ -96,7 +96,7 @@ def test_missing_models_have_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         Colorizer.load(str(tmp_path / "nope.keras"))
     monkeypatch.setattr(
-        "colorization.inference.default_model_path",
+        "colorization.inference.colorizer.default_model_path",
         lambda: str(tmp_path / "none.keras"),
     )
     with pytest.raises(
@@ -151,13 +151,13 @@ def _loaded_with(model, size, temperature, blend, rgb):
 
 
 def test_size_temperature_and_blend_are_graph_inputs_with_the_same_pixels(monkeypatch):
-    from colorization import inference
+    from colorization.inference import colorizer as colorizer_module
 
     model = _two_head_model()
     colorizer = Colorizer([model], size=32)
     assert (colorizer.temperature, colorizer.blend) == (pytest.approx(0.38), 0.5)
     traces = []
-    original = inference.predict_small
+    original = colorizer_module.predict_small
 
     def counting(*args, **kwargs):
         traces.append(args[2])
@@ -167,11 +167,11 @@ def test_size_temperature_and_blend_are_graph_inputs_with_the_same_pixels(monkey
     cases += [(24, 2.0, 0.7), (32, 0.38, 0.5), (100, 0.05, 1.0)]
     for number, (size, temperature, blend) in enumerate(cases):
         rgb = photo("chelsea", (40 + 7 * number, 30 + 3 * number))
-        monkeypatch.setattr(inference, "predict_small", counting)
+        monkeypatch.setattr(colorizer_module, "predict_small", counting)
         got = colorizer.colorize_array(
             rgb, size=size, temperature=temperature, blend=blend
         )
-        monkeypatch.setattr(inference, "predict_small", original)
+        monkeypatch.setattr(colorizer_module, "predict_small", original)
         reference = _loaded_with(model, size or 32, temperature, blend, rgb)
         np.testing.assert_array_equal(got, reference, err_msg=str(cases[number]))
     assert len(traces) == 1  # one graph for every size, temperature and blend

@@ -1,4 +1,4 @@
-"""Tests of colorization.losses on small hand-made tensors."""
+"""Tests of colorization.training.losses on small hand-made tensors."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization.losses import (
+from colorization.training.losses import (
     d_accuracy,
     discriminator_loss,
     generator_loss,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import train_steps
+from colorization.config.presets import resolve_config
 from colorization.models import build_generator
-from colorization.presets import resolve_config
+from colorization.training import train_steps
 from data_pipeline import lab
 from tests.conftest import photo
 

@@ -11,8 +11,8 @@ import tensorflow as tf
 from PIL import Image
 
 import export
-from colorization import portable_graph
-from colorization.inference import Colorizer
+from colorization.export import portable_graph
+from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
 from data_pipeline import lab
 from tests.conftest import photo
@@ -224,11 +224,11 @@ def test_bad_requests_are_one_line_before_any_work(
 def test_unwritable_folder_and_missing_converter_are_one_line(
     tiny, tmp_path, monkeypatch, capsys
 ):
-    import colorization.export
+    import colorization.export.saved_model
 
     out = str(tmp_path / "new" / "colorizer.onnx")
     with monkeypatch.context() as patch:  # root may write anywhere: pretend
-        patch.setattr(colorization.export.os, "access", lambda *args: False)
+        patch.setattr(colorization.export.saved_model.os, "access", lambda *args: False)
         assert export.main(["--format", "onnx", out]) == 2
     assert (
         capsys.readouterr().err.strip()

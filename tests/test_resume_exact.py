@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import train_io
-from colorization.training import fit
+from colorization.training import train_io
+from colorization.training.loop import fit
 from data_pipeline.dataset import DataConfig, make_dataset
 from tests.train_data import tiny_config, write_photos
 

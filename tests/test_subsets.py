@@ -152,7 +152,7 @@ def test_file_list_only_with_folder_source():
 
 
 def test_val_data_does_not_inherit_the_file_list(photos, tmp_path):
-    from colorization.presets import resolve_config
+    from colorization.config.presets import resolve_config
 
     overrides = {"dataset": "folder", "data_dir": photos, "val_dir": photos}
     config = resolve_config("tiny", overrides | {"file_list": "list.txt"})

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import train_steps
-from colorization.config import ExperimentConfig
-from colorization.training import TrainingDiverged, fit, train
+from colorization.config.experiment import ExperimentConfig
+from colorization.training import train_steps
+from colorization.training.loop import TrainingDiverged, fit, train
 from tests.conftest import encode, huge_png_header, photo
 from tests.train_data import REPO, tiny_config, write_photos
 

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization import evaluation, losses, train_steps
-from colorization.config import LossConfig
-from colorization.ensemble import build_ensemble
+from colorization.config.experiment import LossConfig
+from colorization.config.presets import resolve_config
+from colorization.evaluation import scoring
+from colorization.export.ensemble import build_ensemble
 from colorization.models import ModelConfig, build_generator
 from colorization.models.layers import set_blend, set_temperature
-from colorization.presets import resolve_config
-from colorization.training import epoch_data, fit
-from colorization.warm_start import copy_weights
+from colorization.training import losses, train_steps
+from colorization.training.loop import epoch_data, fit
+from colorization.training.warm_start import copy_weights
 from tests.train_data import tiny_config, write_photos
 
 
@@ -139,7 +140,7 @@ def test_train_with_bins_l1_logs_validation_scores(tmp_path):
     config = tiny_config(photos, loss="bins_l1", steps_per_epoch=3, epochs=2)
     result = fit(config, str(tmp_path / "run"))
     assert result.metrics["global_step"] == 6
-    for name in evaluation.BATCH_SCORES:
+    for name in scoring.BATCH_SCORES:
         assert np.isfinite(result.metrics[f"val_{name}"]), name
     assert result.metrics["cpu_hours"] > 0 and result.metrics["wall_hours"] > 0
     with open(tmp_path / "run" / "metrics.csv") as f:
@@ -241,12 +242,12 @@ def _val_batches():
 
 def test_score_batches_of_a_perfect_and_a_colourless_model():
     batches, ab = _val_batches()
-    perfect = evaluation.score_batches(lambda l_norm: ab, batches)
+    perfect = scoring.score_batches(lambda l_norm: ab, batches)
     assert perfect["l1"] == pytest.approx(0.0, abs=1e-6)
     assert perfect["psnr"] > 40 and perfect["ab_auc"] > 0.99
     assert perfect["hist_a"] > 0.9 and perfect["hist_b"] > 0.9
     assert perfect["colourfulness_ratio"] == pytest.approx(1.0, abs=0.02)
-    grey = evaluation.score_batches(lambda l_norm: tf.zeros_like(ab), batches)
+    grey = scoring.score_batches(lambda l_norm: tf.zeros_like(ab), batches)
     assert grey["l1"] > 0.01 and grey["psnr"] < perfect["psnr"]
     assert grey["colourfulness_ratio"] < 0.05 and grey["hist_a"] < 0.5
 
@@ -321,17 +322,17 @@ def test_blend_flags_of_infer_and_evaluate(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_checkpoint_from_before_the_time_counters_resumes(tmp_path):
-    from colorization import train_io, training
-    from colorization.distribute import make_strategy
+    from colorization.training import loop, train_io
+    from colorization.training.distribute import make_strategy
 
     photos = write_photos(tmp_path / "photos", copies=1)
     config = tiny_config(photos, steps_per_epoch=1)
     workdir = str(tmp_path / "run")
     fit(config, workdir)
     out = train_io.paths(workdir)
-    *_, trackables = training._build(config, make_strategy("one"), "off")
+    *_, trackables = loop._build(config, make_strategy("one"), "off")
     tf.train.Checkpoint(**trackables).restore(train_io.latest_checkpoint(out["last"]))
-    old = {k: v for k, v in trackables.items() if k not in training.TIMERS}
+    old = {k: v for k, v in trackables.items() if k not in loop.TIMERS}
     train_io.save_checkpoint(tf.train.Checkpoint(**old), out["last"], 99, True)
     result = fit(config, workdir)  # restores the old checkpoint, nothing left to train
     assert result.metrics["global_step"] == 1

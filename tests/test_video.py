@@ -14,9 +14,10 @@ import pytest
 from skimage import color
 
 import infer
-from colorization import metrics, video, video_io
-from colorization.inference import Colorizer
-from colorization.temporal import Smoothing, TemporalSmoother, resolve
+from colorization.evaluation import metrics
+from colorization.inference import video, video_io
+from colorization.inference.colorizer import Colorizer
+from colorization.inference.temporal import Smoothing, TemporalSmoother, resolve
 from data_pipeline import lab
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
@@ -414,7 +415,7 @@ def test_cli_damaged_video_is_one_line_on_the_terminal(tmp_path, model_path):
 # thus always comes mid-video, however fast the machine colorizes the clip.
 _MID_VIDEO = """
 import pathlib, sys, time
-from colorization import video_io
+from colorization.inference import video_io
 from colorization.cli import infer
 
 marker = pathlib.Path(sys.argv.pop(1))

@@ -44,7 +44,7 @@ def write_photos(root, copies=2, size=(48, 40)):
 def tiny_config(photos, **overrides):
     """The tiny preset on the folder `photos` (also its validation set), float32,
     2 steps per epoch unless overridden."""
-    from colorization.presets import resolve_config
+    from colorization.config.presets import resolve_config
 
     return resolve_config(
         "tiny",

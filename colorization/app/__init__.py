@@ -6,6 +6,6 @@ survey (`python -m colorization.app`, or the `colorization-app` command).
 photos and SQLite votes (standard library only), `survey_routes.py` serves them, and
 `survey_set.py` builds a survey folder from colour photos. The page's HTML, JavaScript
 and CSS are in `static/`, shipped in the package: nothing is fetched from the Internet.
-Nothing is imported here, so `colorization.survey_report` reads the votes without the
+Nothing is imported here, so `colorization.app.survey_report` reads the votes without the
 web stack or TensorFlow.
 """

@@ -24,7 +24,8 @@ import os
 import socket
 import sys
 
-from colorization import cli, image_io
+from colorization import cli
+from colorization.inference import image_io
 
 PROG = "colorization-app"
 
@@ -260,7 +261,7 @@ def _load_service(args):
     import numpy as np
 
     from colorization.app import colorize
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     print(f"{PROG}: loading the model...", file=sys.stderr, flush=True)
     colorizer = Colorizer.load(

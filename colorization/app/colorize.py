@@ -27,9 +27,10 @@ import time
 
 import numpy as np
 
-from colorization import batch_inference, image_io, user_hints
 from colorization.app import memory
 from colorization.app.uploads import Upload, Uploads
+from colorization.hints import user_hints
+from colorization.inference import batch_inference, image_io
 
 OUTPUTS = ("colorized", "compare", "grey")
 SIZE_RANGE = (16, 1024)

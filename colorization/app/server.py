@@ -29,9 +29,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorization import image_io, user_hints
 from colorization.app import colorize, guards
 from colorization.app.colorize import Options, QueueFull, TooLarge
+from colorization.hints import user_hints
+from colorization.inference import image_io
 
 _FORM_FIELDS = {"file", "image_id", "size", "temperature", "blend", "output", "hints"}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields

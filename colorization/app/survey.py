@@ -116,7 +116,7 @@ class PhotoSet:
         """The photo as shown: longer side at most DISPLAY_SIDE, JPEG, no metadata."""
         from PIL import Image
 
-        from colorization import image_io
+        from colorization.inference import image_io
 
         rgb = image_io.to_uint8(image_io.read_image(self.by_id[photo_id].file).rgb)
         image = Image.fromarray(rgb)

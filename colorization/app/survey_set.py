@@ -83,7 +83,7 @@ def build(photos, output, models, count=40, max_side=640, seed=0):
     """
     from PIL import Image
 
-    from colorization import image_io
+    from colorization.inference import image_io
 
     paths = list(files.walk_images(photos))
     random.Random(seed).shuffle(paths)
@@ -122,7 +122,7 @@ def main(argv=None):
     if not os.path.isdir(args.photos):
         return cli.fail(PROG, f"no such folder: {args.photos!r}")
     cli.quiet_tensorflow(args.verbose)
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     models = {}
     try:

@@ -36,7 +36,9 @@ def start_up_messages(log):
         record = _LOG_RECORD.match(line)
         if record:
             severity = record.group(1)
-            dropping = severity in "IW" or bool(severity == "E" and _NO_GPU.search(line))
+            dropping = severity in "IW" or bool(
+                severity == "E" and _NO_GPU.search(line)
+            )
         elif _ABSL_NOTICE in line:
             dropping = True
         elif _PYTHON_WARNING.match(line):

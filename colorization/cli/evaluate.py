@@ -54,8 +54,12 @@ def main(argv=None):
     if not os.path.isdir(args.folder) or not paths:
         return cli.fail("evaluate.py", f"no photos found in {args.folder!r}")
     cli.quiet_tensorflow(args.verbose)
-    from colorization.evaluation import evaluate_paths, format_table, write_summary
-    from colorization.inference import Colorizer
+    from colorization.evaluation.scoring import (
+        evaluate_paths,
+        format_table,
+        write_summary,
+    )
+    from colorization.inference.colorizer import Colorizer
 
     try:
         colorizer = Colorizer.load(

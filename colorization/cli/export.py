@@ -9,7 +9,7 @@
 size and returns the colorized uint8 RGB of the same size; ONNX and TFLite files get a
 JSON beside them (colorizer.onnx.json) that says what their graph does. The SavedModel
 of a hinted model also has a `hinted` signature taking colour hints (ONNX and TFLite
-colorize it without hints). See colorization/export.py and colorization/portable.py.
+colorize it without hints). See colorization/export/saved_model.py and colorization/export/portable.py.
 """
 
 import sys
@@ -45,7 +45,7 @@ def main(argv=None):
         args = parser().parse_args(argv)
     except cli.FlagError as error:
         return cli.fail("export.py", error)
-    from colorization.export import check_request, export_model
+    from colorization.export.saved_model import check_request, export_model
 
     try:
         check_request(args.out, args.format, args.tflite_dtype)  # before TensorFlow

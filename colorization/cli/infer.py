@@ -28,7 +28,7 @@ folders, globs and lists of several inputs each video goes to OUTPUT/NAME.mp4.
 --hints takes a JSON list of colour hints for one photo, [{"x": 120, "y": 80,
 "color": "#d04020"}, ...] (x the column, y the row of a pixel of the photo as it is
 shown, after its EXIF orientation; only the colour's chroma is used), for a hinted
-model (`colorization.user_hints`). A bad hints file, or hints for a model that takes
+model (`colorization.hints.user_hints`). A bad hints file, or hints for a model that takes
 none, is a usage error; a point outside the photo fails the photo. Nothing is written.
 """
 
@@ -38,8 +38,9 @@ import signal
 import sys
 import threading
 
-from colorization import cli, image_io
-from colorization.temporal import Smoothing
+from colorization import cli
+from colorization.inference import image_io
+from colorization.inference.temporal import Smoothing
 
 
 class Terminated(KeyboardInterrupt):
@@ -151,7 +152,7 @@ def _with_hints(jobs, hints, hints_file, colorizer):
     none."""
     import dataclasses
 
-    from colorization import user_hints
+    from colorization.hints import user_hints
 
     if not colorizer.hinted:
         raise user_hints.HintError(f"{user_hints.NOT_HINTED}; run without --hints")
@@ -191,7 +192,7 @@ def _sigterm_as_interrupt():
 def main(argv=None):
     """Colorizes the inputs; returns the exit status (2: usage, 1: a file failed,
     130: Ctrl-C, 143: SIGTERM)."""
-    from colorization import user_hints
+    from colorization.hints import user_hints
 
     try:
         args = parse_args(argv)
@@ -211,8 +212,8 @@ def _run(args, hints):
     """`main` after the flags and hints are read."""
     cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
-    from colorization import batch_inference
-    from colorization.inference import Colorizer
+    from colorization.inference import batch_inference
+    from colorization.inference.colorizer import Colorizer
 
     try:
         jobs, output = batch_inference.plan_jobs(

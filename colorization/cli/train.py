@@ -25,8 +25,8 @@ import os
 import sys
 
 from colorization import cli
-from colorization import config as C
-from colorization.presets import PRESETS, resolve_config
+from colorization.config import experiment as C
+from colorization.config.presets import PRESETS, resolve_config
 from data_pipeline.config import TFDS_ALIASES
 
 DATASETS = ("folder", "tfrecord", *TFDS_ALIASES)
@@ -161,7 +161,7 @@ def main(argv=None):
     except cli.FlagError as error:
         return cli.fail("train.py", error)
     cli.quiet_tensorflow(args.verbose)
-    from colorization.train_io import latest_checkpoint, paths
+    from colorization.training.train_io import latest_checkpoint, paths
 
     out = paths(args.workdir)
     resuming = latest_checkpoint(out["last"]) is not None
@@ -173,7 +173,7 @@ def main(argv=None):
             raise ValueError(f"--export: {args.export!r} exists; choose another folder")
     except ValueError as error:
         return cli.fail("train.py", error)
-    from colorization.training import TrainingDiverged, train
+    from colorization.training.loop import TrainingDiverged, train
 
     try:
         metrics = train(config, args.workdir, resume=args.resume)
@@ -181,8 +181,8 @@ def main(argv=None):
         return cli.fail("train.py", error, status=1)
     print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
     if args.export and os.path.isfile(out["model"]):  # only the chief writes it
-        from colorization.export import export_saved_model
-        from colorization.inference import Colorizer
+        from colorization.export.saved_model import export_saved_model
+        from colorization.inference.colorizer import Colorizer
 
         written = export_saved_model(Colorizer.load(out["model"]), args.export)
         print(f"wrote SavedModel to {written}")

@@ -1,7 +1,7 @@
 """The ab bins of Zhang et al.'s classification head, as constants.
 
 The centres of the 10-unit ab bins that some sRGB colour falls in (Q = 262), in model
-units (ab / 128). `colorization.ab_bins.measure_gamut` derives them with the package's
+units (ab / 128). `colorization.models.ab_bins.measure_gamut` derives them with the package's
 Lab conversion of a 128^3 RGB lattice, and a test checks that both agree; the table
 keeps building a bins model free of that two-million-colour conversion.
 """

@@ -22,7 +22,8 @@ import sys
 
 import numpy as np
 
-from colorization import image_io, user_hints, video, video_io
+from colorization.hints import user_hints
+from colorization.inference import image_io, video, video_io
 from data_pipeline import files
 
 

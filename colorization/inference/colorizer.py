@@ -4,7 +4,7 @@
     colorizer = Colorizer.load()                 # the model shipped in the package
     rgb = colorizer.colorize("grandma.jpg")      # uint8 RGB, same size as the input
     rgb = colorizer.colorize("grandma.jpg", hints=[(120, 80, "#d04020")])  # hinted model
-    colorizer.colorize_video("film.mp4")         # -> film_colorized.mp4 (colorization.video)
+    colorizer.colorize_video("film.mp4")         # -> film_colorized.mp4 (colorization.inference.video)
 
 The network sees a copy whose longer side is `size` (the model's training size), padded
 to a multiple of its stride; only the predicted ab is brought back to the original size
@@ -23,7 +23,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from colorization import hint_graph, user_hints
+from colorization.hints import hint_graph, user_hints
 from colorization.models.hint_propagation import without_hint_propagation
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
@@ -141,7 +141,7 @@ def predict_small(models, rgb, size, stride, hints=None):
 
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2), or
-            hinted models (L_norm and hint channels, `colorization.hint_graph`); their
+            hinted models (L_norm and hint channels, `colorization.hints.hint_graph`); their
             predictions are averaged (the Klefbom-Mjoberg ensemble).
         rgb: (N, H, W, 3) uint8, or float32 in [0, 1]; grey images have three equal
             channels.
@@ -424,7 +424,7 @@ class Colorizer:
 
     @property
     def hinted(self):
-        """Whether the models take colour hints (`colorization.user_hints`)."""
+        """Whether the models take colour hints (`colorization.hints.user_hints`)."""
         return all(hint_graph.takes_hints(model) for model in self.models)
 
     def check_hints(self, hints, height, width):
@@ -563,10 +563,10 @@ class Colorizer:
                 automatically.
 
         Raises:
-            colorization.user_hints.HintError: a bad hint, a point outside the photo,
+            colorization.hints.user_hints.HintError: a bad hint, a point outside the photo,
                 or hints for a model that takes none (one line).
         """
-        from colorization import image_io
+        from colorization.inference import image_io
 
         if isinstance(image, (str, os.PathLike)):
             rgb = image_io.read_image(os.fspath(image)).rgb
@@ -596,19 +596,19 @@ class Colorizer:
             src: a video OpenCV's FFmpeg reads (mp4, avi, mov, mkv, webm, mpeg, ...).
             dst: the .mp4 to write (default: `NAME_colorized.mp4` beside `src`).
             smooth: True for the default temporal smoothing, False for frame-by-frame
-                colour, or a `colorization.temporal.Smoothing`.
+                colour, or a `colorization.inference.temporal.Smoothing`.
             batch_size: frames per network call.
             progress: show a progress bar in frames.
             max_pixels: refuse videos with larger frames (default: no limit).
 
         Returns:
-            a `colorization.video.VideoReport` (frames, fps, size, audio, output).
+            a `colorization.inference.video.VideoReport` (frames, fps, size, audio, output).
 
         Raises:
-            colorization.video_io.VideoError: the video cannot be read or written (one
+            colorization.inference.video_io.VideoError: the video cannot be read or written (one
                 line saying why); nothing is left at `dst`.
         """
-        from colorization import video
+        from colorization.inference import video
 
         return video.colorize_video(
             self,

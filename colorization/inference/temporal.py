@@ -11,7 +11,7 @@ so the past counts where the frame's L did not change (a still wall) and fades w
 did (a moving edge, new content), and it is forgotten entirely at a scene cut, found
 when the mean |L_t - L_t-1| of the whole frame exceeds `cut_threshold`. The L of the
 output is never touched: the smoothed ab is joined with each frame's own full-resolution
-L afterwards (`colorization.video`).
+L afterwards (`colorization.inference.video`).
 """
 
 import dataclasses

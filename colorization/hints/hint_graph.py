@@ -1,5 +1,5 @@
 """User colour hints in the graph: the hint channels a hinted network sees for points of
-the photo and their colours (`colorization.user_hints` reads and checks them).
+the photo and their colours (`colorization.hints.user_hints` reads and checks them).
 
 Each point is mapped to the copy the network sees as the photo is resized, pixel
 centres kept (x' = (x + 0.5) * w / W - 0.5, rounded to the nearest pixel), and paints

@@ -1,7 +1,7 @@
 """The naturalness survey's results from its database, as on /survey/results.
 
-    python -m colorization.survey_report survey.sqlite3
-    python -m colorization.survey_report survey.sqlite3 --csv > results.csv
+    python -m colorization.app.survey_report survey.sqlite3
+    python -m colorization.app.survey_report survey.sqlite3 --csv > results.csv
 
 Per source: the answers, how many said "natural", their share with a 95 % Wilson
 score interval, and the participants. Reads the database only (it may be in use by a
@@ -17,7 +17,7 @@ from colorization import cli
 from colorization.app import results as results_lib
 from colorization.app import survey
 
-PROG = "python -m colorization.survey_report"
+PROG = "python -m colorization.app.survey_report"
 _HEADER = (
     "source",
     "votes",

@@ -1,6 +1,6 @@
 """Pack several colorizers into one `.keras` model that averages their ab.
 
-    python -m colorization.ensemble out.keras runs/effnet-l1/last.keras runs/default/last.keras
+    python -m colorization.export.ensemble out.keras runs/effnet-l1/last.keras runs/default/last.keras
 
 `Colorizer.load([a, b])` averages models at run time (the Klefbom-Mjoberg ensemble);
 this writes the same average as one model file, so it ships, loads and exports like any
@@ -73,7 +73,7 @@ def _sidecar(path):
     sidecar = os.path.splitext(path)[0] + ".json"
     if not os.path.isfile(sidecar):
         raise FileNotFoundError(
-            f"{sidecar!r} does not exist: write members with colorization.checkpoints"
+            f"{sidecar!r} does not exist: write members with colorization.training.checkpoints"
         )
     with open(sidecar, encoding="utf-8") as f:
         return json.load(f)
@@ -88,7 +88,7 @@ def write_ensemble(output, paths, mean="ab"):
         FileNotFoundError: a member or its .json sidecar is missing.
         ValueError: fewer than two members, or members trained at different sizes.
     """
-    from colorization.inference import ModelNotFoundError, load_model
+    from colorization.inference.colorizer import ModelNotFoundError, load_model
 
     for path in paths:  # name a missing model, not its missing sidecar
         if not os.path.isfile(path):

@@ -60,7 +60,7 @@ def _layers_with_weights(model):
 
 def _source_model(model):
     """The model whose layers are copied: `model`, or the last member of an ensemble
-    (`colorization.ensemble`). Members were trained apart, so a head of one does
+    (`colorization.export.ensemble`). Members were trained apart, so a head of one does
     not fit the trunk of another; a layer without a match starts new."""
     from colorization.models.layers import ChromaPreservingMean
 
@@ -93,7 +93,7 @@ def copy_weights(target, source):
     """Copies into `target` the weights of every `source` layer of the same name and
     weight shapes, or of a convolution that takes more or fewer input channels in
     `target` (see `_resized_input`). From an ensemble, only its last member is read
-    (the order `colorization.ensemble` was given its members).
+    (the order `colorization.export.ensemble` was given its members).
 
     Returns:
         A CopyReport.

@@ -14,7 +14,7 @@ integers or a "#rrggbb" string. Only the colour's chroma, its Lab a and b, is us
 its lightness is ignored, because the photo keeps its own L everywhere.
 
 This module is plain Python and NumPy (entry points check hints before TensorFlow
-starts); `colorization.hint_graph` turns checked hints into the network's hint channels.
+starts); `colorization.hints.hint_graph` turns checked hints into the network's hint channels.
 """
 
 import dataclasses

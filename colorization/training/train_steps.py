@@ -11,8 +11,8 @@ returned are reduced with `strategy.reduce(SUM)` and are global means too.
 import keras
 import tensorflow as tf
 
-from colorization import losses
 from colorization.models import is_hinted
+from colorization.training import losses
 from data_pipeline import hints
 
 

@@ -13,7 +13,7 @@ example. Inputs may be bfloat16 or float16; the arithmetic is float32.
 import tensorflow as tf
 
 # The names of the losses (the config's choices; re-exported here).
-from colorization.config import (  # noqa: F401
+from colorization.config.experiment import (  # noqa: F401
     BINS,
     BINS_L1,
     CLASSIFICATION_KINDS,

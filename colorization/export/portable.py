@@ -1,6 +1,6 @@
 """ONNX and TFLite exports of the whole colorizer: uint8 RGB in, uint8 RGB out.
 
-The exported graph is everything `Colorizer` does (colorization.portable_graph), so a
+The exported graph is everything `Colorizer` does (colorization.export.portable_graph), so a
 user needs only a runtime (onnxruntime, LiteRT) and an image library, no Lab maths:
 
     images uint8 [N, H, W, 3] (any H and W) -> rgb uint8 [N, H, W, 3], the L of the input
@@ -14,7 +14,7 @@ Routes, as found with TensorFlow 2.21 and Keras 3.15:
   network (it calls the same tf2onnx function; the shipped model came out within
   3e-7 of Keras) but converts only its `call`, L_norm -> ab_norm, so every user would
   have to rewrite the resizing, Lab and recombination. Colorizer's own graph does not
-  convert as it is (see colorization/portable_graph.py for what was changed and why).
+  convert as it is (see colorization/export/portable_graph.py for what was changed and why).
   After conversion, softmaxes that tf2onnx moved to the channels-first axis are put
   back on the last axis (onnxruntime is 40 times slower on any other axis).
 - TFLite: `tf.lite.TFLiteConverter.from_concrete_functions` of the same graph, builtin
@@ -34,7 +34,7 @@ import os
 import keras
 import tensorflow as tf
 
-from colorization.portable_graph import portable_colorize
+from colorization.export.portable_graph import portable_colorize
 from data_pipeline import files
 
 ONNX_OPSET = 17

@@ -17,7 +17,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from colorization import image_io, losses, metrics
+from colorization.evaluation import metrics
+from colorization.inference import image_io
+from colorization.training import losses
 from data_pipeline import constants as C
 from data_pipeline import files, lab
 
@@ -149,7 +151,7 @@ def score_model(model, folder, cache=None, again=False, limit=None):
     """
     import os
 
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     if cache and os.path.isfile(cache) and not again:
         with open(cache, encoding="utf-8") as f:

@@ -8,7 +8,7 @@ the checks that settings do not contradict each other.
 Unknown keys, wrong types and contradictory settings (an image size the generator
 cannot take, a GAN option without a GAN) raise a one-line `ValueError`. The named
 presets of the seed systems and the command-line overrides are in
-`colorization.presets`. Nothing here loads TensorFlow.
+`colorization.config.presets`. Nothing here loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class TrainConfig:
         save_every_steps: Also save the last checkpoint every this many steps.
         init_from: A `.keras` model whose weights start the run (layers matched by
             name and shape, the first convolution widened or narrowed to the
-            generator's input: `colorization.warm_start`; of an ensemble, its last
+            generator's input: `colorization.training.warm_start`; of an ensemble, its last
             member), for example the shipped model, automatic or hinted; used
             only when the workdir holds no checkpoint yet.
     """

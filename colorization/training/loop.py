@@ -3,7 +3,7 @@ multi-worker, TPU).
 
 Keras 3.15 `fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585),
 so the loop distributes the input with `distribute_datasets_from_function` and runs
-`colorization.train_steps` with `strategy.run`.
+`colorization.training.train_steps` with `strategy.run`.
 
     config = resolve_config("tiny", {"dataset": "folder", "data_dir": "photos"})
     metrics = train(config, "runs/tiny")
@@ -29,17 +29,18 @@ import keras
 import tensorflow as tf
 from tqdm import tqdm
 
-from colorization import ab_bins, evaluation, train_io, train_steps
-from colorization.config import ExperimentConfig
-from colorization.distribute import (
+from colorization.config.experiment import ExperimentConfig
+from colorization.evaluation import scoring
+from colorization.models import ab_bins, build_discriminator, build_generator
+from colorization.training import train_io, train_steps
+from colorization.training.distribute import (
     POLICIES,
     choose_jit,
     choose_precision,
     is_chief,
     make_strategy,
 )
-from colorization.losses import CLASSIFICATION_KINDS
-from colorization.models import build_discriminator, build_generator
+from colorization.training.losses import CLASSIFICATION_KINDS
 from data_pipeline import dataset as data
 from data_pipeline import files
 from data_pipeline.stats import PipelineStats
@@ -70,7 +71,7 @@ class TrainResult:
 
 
 def train(config: ExperimentConfig, workdir: str, resume: bool = False) -> dict:
-    """Trains as `config` says, writing into `workdir` (see `colorization.train_io`).
+    """Trains as `config` says, writing into `workdir` (see `colorization.training.train_io`).
 
     Args:
         config: The resolved experiment.
@@ -287,11 +288,11 @@ class _Run:
         )
 
     def validate(self):
-        """The validation scores (`val_` + `evaluation.BATCH_SCORES`), or {} without
+        """The validation scores (`val_` + `scoring.BATCH_SCORES`), or {} without
         validation data."""
         if self.val_ds is None:
             return {}
-        scores = evaluation.score_batches(self.predict, self.val_ds)
+        scores = scoring.score_batches(self.predict, self.val_ds)
         return {f"val_{k}": v for k, v in scores.items()}
 
     def end_epoch(self, epoch, metrics, skips):
@@ -399,8 +400,8 @@ def _restore(checkpoint, trackables, path):
 
 
 def _init_from(generator, path):
-    from colorization.inference import load_model
-    from colorization.warm_start import copy_weights
+    from colorization.inference.colorizer import load_model
+    from colorization.training.warm_start import copy_weights
 
     report = copy_weights(generator, load_model(path))
     print(f"initialised from {path}: {report.summary()}", file=sys.stderr)
@@ -480,5 +481,5 @@ def _csv_row(metrics, has_gan, val_ds):
     names = ["epoch", "steps", "global_step", "wall_hours", "cpu_hours"]
     names += list(GAN_VALUES if has_gan else PLAIN_VALUES)
     if val_ds is not None:
-        names += [f"val_{k}" for k in evaluation.BATCH_SCORES]
+        names += [f"val_{k}" for k in scoring.BATCH_SCORES]
     return {k: metrics.get(k, "") for k in names}

@@ -3,7 +3,7 @@
     config = resolve_config("zhu-gan", {"dataset": "folder", "data_dir": "photos"})
 
 Each preset is a function returning an `ExperimentConfig` (schema and checks in
-`colorization.config`); `PRESETS` maps the names `train.py --preset` takes to them.
+`colorization.config.experiment`); `PRESETS` maps the names `train.py --preset` takes to them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from colorization.config import (
+from colorization.config.experiment import (
     BINS,
     BINS_L1,
     ExperimentConfig,

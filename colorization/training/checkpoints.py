@@ -1,10 +1,10 @@
 """Turn a training checkpoint into a `.keras` model, e.g. the best one of a run.
 
-    python -m colorization.checkpoints runs/default best.keras            # best val L1
-    python -m colorization.checkpoints runs/default last.keras --which last
-    python -m colorization.checkpoints runs/default t.keras --which last --temperature 0.5
-    python -m colorization.checkpoints runs/default d.keras --which last --size 256 --blend 0.6
-    python -m colorization.checkpoints runs/hints h.keras --which last --propagate-hints
+    python -m colorization.training.checkpoints runs/default best.keras            # best val L1
+    python -m colorization.training.checkpoints runs/default last.keras --which last
+    python -m colorization.training.checkpoints runs/default t.keras --which last --temperature 0.5
+    python -m colorization.training.checkpoints runs/default d.keras --which last --size 256 --blend 0.6
+    python -m colorization.training.checkpoints runs/hints h.keras --which last --propagate-hints
 
 train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
 the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
@@ -29,9 +29,9 @@ def generator_from_checkpoint(workdir, which="best"):
     import keras
     import tensorflow as tf
 
-    from colorization import train_io
-    from colorization.config import ExperimentConfig
+    from colorization.config.experiment import ExperimentConfig
     from colorization.models import build_generator
+    from colorization.training import train_io
 
     out = train_io.paths(workdir)
     if not os.path.isfile(out["config"]):

@@ -1,6 +1,6 @@
 """Colorizer's graph in ops every converter and runtime handles well, for ONNX and TFLite.
 
-`portable_colorize` computes what `colorization.inference.colorize_batch` computes
+`portable_colorize` computes what `colorization.inference.colorizer.colorize_batch` computes
 (the tests hold the two within one level on real photos), written for export:
 - Both resizes of the photo are two matrix products with TensorFlow's exact area and
   bicubic weights: tf2onnx turns `ResizeArea` into a nearest-neighbour `Resize`, and
@@ -18,7 +18,7 @@ to sRGB with out-of-gamut colours moved towards the grey of the same luminance.
 import numpy as np
 import tensorflow as tf
 
-from colorization import hint_graph
+from colorization.hints import hint_graph
 from colorization.models.hint_propagation import without_hint_propagation
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
@@ -123,7 +123,7 @@ def _network_input(planes, size, stride):
 
 
 def portable_colorize(models, rgb, size, stride):
-    """`colorization.inference.colorize_batch` for uint8 input, for export.
+    """`colorization.inference.colorizer.colorize_batch` for uint8 input, for export.
 
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their

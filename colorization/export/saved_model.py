@@ -1,4 +1,4 @@
-"""Export a colorizer: a TensorFlow SavedModel, or ONNX and TFLite (colorization.portable).
+"""Export a colorizer: a TensorFlow SavedModel, or ONNX and TFLite (colorization.export.portable).
 
 SavedModel signatures (all resizing, Lab maths, ab upsampling and recombination are in
 the graph):
@@ -45,7 +45,7 @@ def _hinted_endpoint(models, size, stride):
     """The `hinted` signature: images, hint points and colours -> {"rgb"}."""
     import tensorflow as tf
 
-    from colorization.inference import colorize_batch
+    from colorization.inference.colorizer import colorize_batch
 
     @tf.function(
         input_signature=[
@@ -81,7 +81,7 @@ def export_saved_model(colorizer, out_dir):
     import keras
     import tensorflow as tf
 
-    from colorization.inference import colorize_batch
+    from colorization.inference.colorizer import colorize_batch
     from data_pipeline import decode
 
     out_dir = os.path.abspath(out_dir)
@@ -171,7 +171,7 @@ def export(colorizer, path, fmt="savedmodel", tflite_dtype="float32", source=Non
     path = os.fspath(path)
     if fmt == "savedmodel":
         return export_saved_model(colorizer, path)
-    from colorization import portable
+    from colorization.export import portable
 
     if fmt == "onnx":
         return portable.export_onnx(colorizer, path, source=source)
@@ -186,7 +186,7 @@ def export_model(path, model=None, size=None, fmt="savedmodel", tflite_dtype="fl
     model is loaded.
     """
     check_request(path, fmt, tflite_dtype)
-    from colorization.inference import Colorizer
+    from colorization.inference.colorizer import Colorizer
 
     colorizer = Colorizer.load(model, size=size)
     return export(colorizer, path, fmt, tflite_dtype, source=model or "default")

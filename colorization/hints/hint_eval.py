@@ -14,7 +14,7 @@ photos, the size and the seed: every model measured at one size gets the same on
 A model without hint inputs gets only the automatic score.
 
 Scores per photo, inside the image (not the padding), then averaged over photos:
-PSNR of the RGB result (as `evaluation.score_batches` measures validation) and the
+PSNR of the RGB result (as `scoring.score_batches` measures validation) and the
 mean ab error, the Euclidean distance of predicted and true ab in Lab units.
 """
 
@@ -23,7 +23,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from colorization import evaluation, metrics
+from colorization.evaluation import metrics, scoring
 from colorization.models import is_hinted, set_blend
 from data_pipeline import constants as C
 from data_pipeline import files, hints, lab
@@ -119,7 +119,7 @@ def image_scores(l_norm, ab_norm, mask, pred):
     error = C.denormalize_ab(tf.norm(pred - ab_norm, axis=-1)).numpy()
     scores = []
     for i, valid in enumerate(mask.numpy()[..., 0] > 0.5):
-        box = evaluation.valid_box(valid)
+        box = scoring.valid_box(valid)
         if box is None:
             continue
         psnr = metrics.psnr(truth[i][box], result[i][box])
@@ -243,7 +243,11 @@ def run(model_paths, folder, size=None, limit=None, plot_path=None, blend=None):
     Returns:
         The results of `measure`.
     """
-    from colorization.inference import DEFAULT_SIZE, _training_size, load_model
+    from colorization.inference.colorizer import (
+        DEFAULT_SIZE,
+        _training_size,
+        load_model,
+    )
 
     models = {}
     for path in model_paths:

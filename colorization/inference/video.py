@@ -5,7 +5,7 @@ time, and the result keeps the input's size, frame count, frame rate and audio.
     Colorizer.load().colorize_video("film.mp4")      # -> film_colorized.mp4 beside it
 
 For each batch of frames the network predicts ab at its own size (`predict_small`); the
-`TemporalSmoother` steadies that ab over time (see `colorization.temporal`), and only
+`TemporalSmoother` steadies that ab over time (see `colorization.inference.temporal`), and only
 then is it upsampled and joined with each frame's own full-resolution L, as for photos.
 Frames are read, colorized and written a batch at a time, so memory does not grow with
 the length of the video. The result is written under a hidden temporary name beside
@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from colorization import temporal, video_io
+from colorization.inference import temporal, video_io
 from data_pipeline import files
 
 DEFAULT_BATCH_SIZE = 8
