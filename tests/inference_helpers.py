@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from colorization.models.layers import nested_layers
+
 
 def constant_ab_model(a_norm, b_norm, stride=1):
     """A model whose ab_norm output is (a_norm, b_norm) everywhere (tanh of a bias).
@@ -57,7 +59,7 @@ def effnet_twin(model, hinted):
     preset = "default-hints" if hinted else "default"
     twin = build_generator(resolve_config(preset).generator)
     report = copy_weights(twin, model)
-    for layer in model._flatten_layers():
+    for layer in nested_layers(model):
         if isinstance(layer, HeadBlend):  # a setting, not a weight
             set_blend(twin, layer.weight)
     return twin, report

@@ -22,6 +22,7 @@ from colorization.app import colorize, server, survey_routes
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
+from colorization.models.layers import nested_layers
 from tests.conftest import encode, huge_png_header, photo
 from tests.inference_helpers import constant_ab_model
 
@@ -355,7 +356,7 @@ def test_options_give_the_same_pixels_as_a_model_traced_with_them(dual, dtype):
         saved = [
             (layer, name, getattr(layer, name))
             for model in dual.models
-            for layer in model._flatten_layers()
+            for layer in nested_layers(model)
             for cls, name in ((layers.AnnealedMean, "temperature"), (layers.HeadBlend, "weight"))
             if isinstance(layer, cls)
         ]  # fmt: skip

@@ -14,7 +14,7 @@ from colorization.config.presets import resolve_config
 from colorization.evaluation import scoring
 from colorization.export.ensemble import build_ensemble
 from colorization.models import ModelConfig, build_generator
-from colorization.models.layers import set_blend, set_temperature
+from colorization.models.layers import nested_layers, set_blend, set_temperature
 from colorization.training import losses, train_steps
 from colorization.training.loop import epoch_data, fit
 from colorization.training.warm_start import copy_weights
@@ -165,7 +165,7 @@ def test_batch_norm_is_not_synchronised_on_one_replica():
     assert train_steps.synchronize_batch_norm(model) == 0
     layers = [
         layer
-        for layer in model._flatten_layers()
+        for layer in nested_layers(model)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     assert layers and not any(layer.synchronized for layer in layers)

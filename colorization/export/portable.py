@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from colorization.export.portable_graph import portable_colorize
+from colorization.models.layers import nested_layers
 from data_pipeline import files
 
 ONNX_OPSET = 17
@@ -76,7 +77,7 @@ def _is_nearest_upsampling(layer):
 
 def _tflite_network(model):
     """`model`, or a copy sharing its weights with `_NearestUpSampling2D` layers."""
-    if not any(_is_nearest_upsampling(layer) for layer in model._flatten_layers()):
+    if not any(_is_nearest_upsampling(layer) for layer in nested_layers(model)):
         return model
 
     def swap(layer):

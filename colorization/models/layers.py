@@ -226,11 +226,20 @@ def set_temperature(model, temperature):
     )
 
 
+def nested_layers(model):
+    """Every layer inside `model`, depth first: those of nested models and the layer
+    a wrapper (`SpectralNormalization`) holds too; `model` itself is not included."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from nested_layers(layer)
+        elif isinstance(layer, keras.layers.Wrapper):
+            yield layer.layer
+
+
 def _set_on_layers(model, layer_class, attribute, value, missing_message):
     """Sets `attribute` of every `layer_class` layer of `model` (nested ones too)."""
-    layers = [
-        layer for layer in model._flatten_layers() if isinstance(layer, layer_class)
-    ]
+    layers = [layer for layer in nested_layers(model) if isinstance(layer, layer_class)]
     if not layers:
         raise ValueError(missing_message)
     for layer in layers:

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from colorization.models import is_hinted
+from colorization.models.layers import nested_layers
 from colorization.training import losses
 from data_pipeline import hints
 
@@ -39,7 +40,7 @@ def synchronize_batch_norm(model, strategy=None, force=False):
         return 0
     layers = [
         layer
-        for layer in model._flatten_layers(include_self=False)
+        for layer in nested_layers(model)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     for layer in layers:

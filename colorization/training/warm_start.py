@@ -23,6 +23,8 @@ import dataclasses
 import keras
 import numpy as np
 
+from colorization.models.layers import nested_layers
+
 
 @dataclasses.dataclass
 class CopyReport:
@@ -51,7 +53,7 @@ class CopyReport:
 def _layers_with_weights(model):
     """{name: layer} of the leaf layers that hold weights, nested models included."""
     found = {}
-    for layer in model._flatten_layers(include_self=False):
+    for layer in nested_layers(model):
         if isinstance(layer, keras.Model) or not layer.weights:
             continue
         found[layer.name] = layer
