@@ -1,4 +1,4 @@
-"""User colour hints at inference (issue 14): reading and checking them, and their JSON
+"""User colour hints at inference: reading and checking them, and their JSON
 file.
 
     colorizer.colorize("photo.jpg", hints=[(120, 80, "#d04020"), (30, 200, (40, 90, 160))])
