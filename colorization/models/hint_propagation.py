@@ -10,15 +10,9 @@ closeness and by likeness of L, as a joint bilateral filter guided by L weighs. 
 network's own colour stays wherever no hint reaches; with no hint the output is
 exactly the network's.
 
-Chosen on the first 40 validation photos at 224 px with true hints (`scripts/
-hint_table.py`), PSNR with 1 / 5 / 10 / 20 hints after 250 fine-tuning steps (22.71 dB
-without hints; the network alone gained at most 0.04 dB):
-- reach 64, edge 0.15: 23.54 / 25.31 / 26.45 / 27.35;
-- reach 96, edge 0.2 (the default): 23.99 / 25.84 / 26.67 / 27.25;
-- reach 128, edge 0.3: 24.34 / 26.01 / 26.54 / 26.93;
-- an edge-aware geodesic spread instead (128 steps to the 8 neighbours, each keeping
-  exp(-(dL / 0.2)**2) x 0.997 per pixel; the most confident hint wins): 23.53 /
-  25.09 / 26.06 / 27.02, and 0.6 s a photo against 11 ms: too slow for clicking.
+The defaults (reach 96 px, edge 0.2) were chosen with `scripts/hint_table.py` on
+validation photos against other reaches and an edge-aware geodesic spread; the figures
+are in docs/experiments.md.
 
     model = add_hint_propagation(load_model("runs/hints/model.keras"))
 """
