@@ -22,6 +22,15 @@ def dcgan_gamma_initializer():
     return keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
 
 
+def dcgan_init():
+    """The keyword arguments of DCGAN's initialization for the blocks below:
+    convolutions N(0, 0.02), norm scales N(1, 0.02)."""
+    return {
+        "kernel_initializer": dcgan_initializer(),
+        "gamma_initializer": dcgan_gamma_initializer(),
+    }
+
+
 def normalization(norm, name, gamma_initializer="ones"):
     """Returns the normalization layer for `norm`, or None.
 

@@ -9,6 +9,7 @@ import keras
 from colorization.models.blocks import (
     conv_norm_act,
     dcgan_gamma_initializer,
+    dcgan_init,
     dcgan_initializer,
     deconv_norm_act,
     level_filters,
@@ -57,10 +58,7 @@ def build_residual_unet(cfg):
     Returns:
         The functional `keras.Model`.
     """
-    init = {
-        "kernel_initializer": dcgan_initializer(),
-        "gamma_initializer": dcgan_gamma_initializer(),
-    }
+    init = dcgan_init()
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     # Zhu's down convolutions have no bias, even the first one, which has no norm.
     x, skips = strided_encoder(

@@ -9,7 +9,7 @@ import keras
 
 from colorization.models.blocks import (
     bins_output,
-    dcgan_gamma_initializer,
+    dcgan_init,
     dcgan_initializer,
     deconv_norm_act,
     dual_output,
@@ -112,10 +112,7 @@ def build_pix2pix_unet(cfg):
     Returns:
         The functional `keras.Model`.
     """
-    init = {
-        "kernel_initializer": dcgan_initializer(),
-        "gamma_initializer": dcgan_gamma_initializer(),
-    }
+    init = dcgan_init()
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     # No norm on the outermost and the innermost (1 x 1 at 256 px) levels.
     x, skips = strided_encoder(inputs, cfg, plain_levels=(0, cfg.depth - 1), **init)
@@ -152,10 +149,7 @@ def build_ehrenberg_unet(cfg):
     Returns:
         The functional `keras.Model`.
     """
-    init = {
-        "kernel_initializer": dcgan_initializer(),
-        "gamma_initializer": dcgan_gamma_initializer(),
-    }
+    init = dcgan_init()
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     x, skips = strided_encoder(inputs, cfg, **init)  # norm on every level
     for i, level in enumerate(reversed(range(cfg.depth - 1))):
