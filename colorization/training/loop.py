@@ -19,7 +19,6 @@ and the loss sums of the epoch so far.
 """
 
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -30,9 +29,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from colorization.config.experiment import ExperimentConfig
-from colorization.evaluation import scoring
-from colorization.models import ab_bins, build_discriminator, build_generator
-from colorization.training import train_io, train_steps
+from colorization.models import build_discriminator, build_generator
+from colorization.training import epoch_io, train_io, train_steps
 from colorization.training.distribute import (
     POLICIES,
     choose_jit,
@@ -40,15 +38,12 @@ from colorization.training.distribute import (
     is_chief,
     make_strategy,
 )
+from colorization.training.epoch_io import GAN_VALUES, PLAIN_VALUES
 from colorization.training.losses import CLASSIFICATION_KINDS
 from data_pipeline import dataset as data
 from data_pipeline import files
 from data_pipeline.stats import PipelineStats
 
-PRIOR_BATCHES = 100  # training batches whose ab histogram gives the "bins" prior
-# What the steps of `train_steps.make_steps` return.
-PLAIN_VALUES = ("loss", "recon", "l1")
-GAN_VALUES = PLAIN_VALUES + ("g_adv", "d_loss", "d_acc_real", "d_acc_fake")
 # The running sums of an epoch, in their order in the checkpoint.
 SUMMED = ("steps",) + GAN_VALUES
 # Checkpoint entries newer than the first checkpoints: one without them resumes too
@@ -146,14 +141,16 @@ class _Run:
         self.global_step = int(self.state["global_step"].numpy())
 
         self.stats, val_stats = PipelineStats(), PipelineStats()
-        self.val_ds, self.grid_batch = _validation_batches(config, val_stats)
+        self.val_ds, self.grid_batch = epoch_io.validation_batches(config, val_stats)
         if self.grid_batch is None:
             raise ValueError("the training data yielded no image")
         if self.val_ds is not None and self.chief and val_stats.skipped():
             print(f"validation: {val_stats.report()}", file=sys.stderr)
         class_weights = None
         if config.loss.recon in CLASSIFICATION_KINDS:
-            class_weights = _class_weights(config, self.out["prior"], self.chief)
+            class_weights = epoch_io.class_weights(
+                config, self.out["prior"], self.chief
+            )
         self.plain_step, self.gan_step = train_steps.make_steps(
             self.strategy,
             self.generator,
@@ -209,7 +206,7 @@ class _Run:
         steps, means = self.train_epoch(epoch, start)
         skips = {k: n - skipped_before[k] for k, n in self.stats.skips().items()}
         metrics = {"epoch": epoch + 1, "steps": steps, "global_step": self.global_step}
-        metrics |= means | self.validate()
+        metrics |= means | epoch_io.validate(self.predict, self.val_ds)
         self.end_epoch(epoch, metrics, skips)
         return metrics
 
@@ -287,18 +284,9 @@ class _Run:
             self.checkpoint, self.out[kind], self.global_step, self.chief
         )
 
-    def validate(self):
-        """The validation scores (`val_` + `scoring.BATCH_SCORES`), or {} without
-        validation data."""
-        if self.val_ds is None:
-            return {}
-        scores = scoring.score_batches(self.predict, self.val_ds)
-        return {f"val_{k}": v for k, v in scores.items()}
-
     def end_epoch(self, epoch, metrics, skips):
-        """Saves the best and last checkpoints; writes the epoch's line (and one on
-        the training files skipped, if any), TensorBoard scalars and image grid,
-        metrics.csv row and sample PNG."""
+        """Saves the best and last checkpoints, then writes the epoch's logs
+        (`epoch_io.write_epoch`)."""
         state = self.state
         score = metrics.get("val_l1", metrics["l1"])
         if score < float(state["best"].numpy()):
@@ -307,21 +295,7 @@ class _Run:
         self.save("last", epoch + 1, 0)
         metrics["wall_hours"] = float(state["wall_seconds"].numpy()) / 3600
         metrics["cpu_hours"] = float(state["cpu_seconds"].numpy()) / 3600
-        print(f"epoch {epoch + 1}: {_summary(metrics)}", file=sys.stderr)
-        if self.chief and any(skips.values()):
-            print(f"epoch {epoch + 1}: skipped {_skip_summary(skips)}", file=sys.stderr)
-        l_norm, ab, _ = self.grid_batch
-        grid = train_io.image_grid(l_norm, ab, self.predict(l_norm))
-        with self.writer.as_default(step=epoch + 1):
-            for k, v in metrics.items():
-                tf.summary.scalar(k, v)
-            tf.summary.image("gray|prediction|truth", grid[tf.newaxis])
-        if self.chief:
-            row = _csv_row(metrics, self.gan_step is not None, self.val_ds)
-            row |= {f"skipped_{k}": n for k, n in skips.items()}
-            train_io.append_metrics(self.out["metrics"], row)
-            sample = os.path.join(self.out["samples"], f"epoch_{epoch + 1:03d}.png")
-            train_io.write_sample(sample, grid)
+        epoch_io.write_epoch(self, epoch, metrics, skips)
 
     def finish(self):
         """Flushes TensorBoard and saves the final generator (chief only)."""
@@ -407,46 +381,6 @@ def _init_from(generator, path):
     print(f"initialised from {path}: {report.summary()}", file=sys.stderr)
 
 
-def _validation_batches(config, stats):
-    """(val_dataset or None, a fixed batch of up to `image_grid_size` examples for
-    the image grid: the first validation batch, or training images without
-    augmentation when there is no validation data)."""
-    t = config.train
-    if config.val_data is None:
-        dataset = data.make_dataset(config.data, t.image_grid_size, stats=stats)
-        return None, next(iter(dataset), None)
-    dataset = data.make_dataset(config.val_data, t.batch_size, stats=stats)
-    if t.val_steps:
-        dataset = dataset.take(t.val_steps)
-    # Decoded once, here: the same batches every epoch, large photos are not decoded
-    # again (404 photos at 224 px hold 320 MB), and `stats` count each file once.
-    dataset = dataset.cache()
-    batches = iter(dataset)
-    first = next(batches, None)
-    if first is None:
-        raise ValueError("the validation data yielded no image")
-    for _ in batches:  # fills the cache
-        pass
-    return dataset, tuple(x[: t.image_grid_size] for x in first)
-
-
-def _class_weights(config, path, chief, batches=PRIOR_BATCHES):
-    """The rebalancing weights of the "bins" loss, from the ab histogram of the first
-    `batches` training batches; the counts are kept in the workdir for a resume."""
-    centres = ab_bins.gamut_centres()
-    if os.path.exists(path):
-        with open(path) as f:
-            counts = json.load(f)["counts"]
-    else:
-        dataset = data.make_dataset(config.data, config.train.batch_size, True)
-        counts = ab_bins.histogram(dataset, centres, batches).tolist()
-        if chief:
-            files.write_json(path, {"batches": batches, "counts": counts})
-    if len(counts) != len(centres):
-        raise ValueError(f"{path} has {len(counts)} bins, the model {len(centres)}")
-    return ab_bins.rebalancing_weights(counts, centres)
-
-
 def _train_dataset(config, strategy, stats, epoch, start):
     """The distributed batches of epoch `epoch` from its step `start` on."""
     make = data.dataset_fn(
@@ -463,23 +397,3 @@ def _train_dataset(config, strategy, stats, epoch, start):
 def _next(iterator):
     optional = iterator.get_next_as_optional()
     return optional.get_value() if optional.has_value() else None
-
-
-def _summary(metrics):
-    return " ".join(
-        f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch", "steps")
-    )
-
-
-def _skip_summary(skips):
-    """ "2 grayscale, 1 unreadable training files" from {reason: count}."""
-    parts = [f"{n} {reason}" for reason, n in skips.items() if n]
-    return ", ".join(parts) + " training files"
-
-
-def _csv_row(metrics, has_gan, val_ds):
-    names = ["epoch", "steps", "global_step", "wall_hours", "cpu_hours"]
-    names += list(GAN_VALUES if has_gan else PLAIN_VALUES)
-    if val_ds is not None:
-        names += [f"val_{k}" for k in scoring.BATCH_SCORES]
-    return {k: metrics.get(k, "") for k in names}
