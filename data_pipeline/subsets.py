@@ -1,9 +1,10 @@
 """Split a photo folder into colour groups by measured hue (Klefbom-Mjöberg's subsets).
 
-    python -m data_pipeline.subsets photos/train subsets \\
-        --groups red,yellow,green,blue,neutral
-    python -m data_pipeline.subsets photos/train subsets --groups red,blue \\
+    colorization-subsets photos/train subsets --groups red,yellow,green,blue,neutral
+    colorization-subsets photos/train subsets --groups red,blue \\
         --min-chroma 8 --min-share 0.5
+
+(the command is `colorization.cli.subsets`; this module is the library it calls.)
 
 Each photo is read small, converted to Lab (`data_pipeline.lab`, the package's one Lab
 code path) and its chroma-weighted hue distribution measured: hue = atan2(b, a),
@@ -17,9 +18,7 @@ skipped and counted. Writes OUT/GROUP.txt (paths relative to SRC, sorted; the fo
 OUT/summary.json.
 """
 
-import argparse
 import os
-import sys
 
 import cv2
 import numpy as np
@@ -189,68 +188,3 @@ def plot_hues(path, group, hist):
              ylabel="share of chroma", title=f"{group}: hue distribution")  # fmt: skip
     figure.tight_layout()
     files.save_figure(figure, path, dpi=80)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ValueError(message)
-
-
-def parser():
-    """The command-line parser."""
-    p = _Parser(prog="subsets", description=__doc__.split("\n")[0], allow_abbrev=False)
-    p.add_argument("src", help="photo folder (searched recursively)")
-    p.add_argument("out", help="output folder for the lists, plots and summary")
-    p.add_argument("--groups", default=",".join(GROUPS), help="comma-separated")
-    p.add_argument("--min-chroma", type=float, default=6.0,
-                   help="chroma (Lab units) below which a pixel is ignored")  # fmt: skip
-    p.add_argument("--min-share", type=float, default=0.5,
-                   help="share of chroma weight the dominant sector needs")  # fmt: skip
-    p.add_argument("--min-colour-fraction", type=float, default=0.1,
-                   help="coloured pixels a photo needs to join a hue group")  # fmt: skip
-    p.add_argument("--bw-fraction", type=float, default=0.02,
-                   help="below this fraction of coloured pixels: skipped as B&W")  # fmt: skip
-    return p
-
-
-def _check(args):
-    groups = [g.strip() for g in args.groups.split(",") if g.strip()]
-    unknown = sorted(set(groups) - set(GROUPS))
-    if not groups or unknown:
-        raise ValueError(
-            f"--groups: unknown {unknown or 'empty'}; choose from {GROUPS}"
-        )
-    if not os.path.isdir(args.src):
-        raise ValueError(f"SRC {args.src!r} is not a folder")
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise ValueError(f"OUT {args.out!r} exists and is not a folder")
-    if not args.min_chroma >= 0:
-        raise ValueError(f"--min-chroma must be >= 0, got {args.min_chroma}")
-    for flag in ("min_share", "min_colour_fraction", "bw_fraction"):
-        if not 0 <= getattr(args, flag) <= 1:
-            name = "--" + flag.replace("_", "-")
-            raise ValueError(f"{name} must be in [0, 1], got {getattr(args, flag)}")
-    if next(files.walk_images(args.src, exclude=args.out), None) is None:
-        raise ValueError(f"no images under {args.src!r}")
-    return list(dict.fromkeys(groups))
-
-
-def main(argv=None):
-    """Parses flags, writes the subsets, returns the exit status (2: bad input)."""
-    try:
-        args = parser().parse_args(argv)
-        groups = _check(args)
-    except ValueError as error:
-        print(f"subsets: error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
-    summary = build_subsets(
-        args.src, args.out, groups, args.min_chroma, args.min_share,
-        args.min_colour_fraction, args.bw_fraction,
-    )  # fmt: skip
-    counts = ", ".join(f"{g}={v['count']}" for g, v in summary["groups"].items())
-    print(f"{counts}; unassigned={summary['unassigned']}; skipped={summary['skipped']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Converts a folder of images into sharded TFRecords, so large collections (ImageNet)
 can live in a bucket and be read by many input pipelines at once.
 
-    python -m data_pipeline.tfrecords photos/train shards/train --shards 16
+    colorization-tfrecords photos/train shards/train --shards 16   # the command
 
 Each record holds the original encoded bytes (`image/encoded`, no re-encoding, so no
 quality loss) and the relative path (`image/filename`). TIFF files, which TensorFlow
@@ -11,9 +11,7 @@ interrupted run never leaves a shard that looks finished. Read the shards with
 `DataConfig(source="tfrecord", data_dir="shards/train")`.
 """
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
@@ -77,30 +75,3 @@ def write_shards(source_dir, output_dir, num_shards=8, prefix="images"):
                     writer.write(_example(data, os.path.relpath(path, source_dir)))
                     written += 1
     return {"shards": shards, "written": written, "skipped": skipped}
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="folder of images (searched recursively)")
-    parser.add_argument("output", help="folder for the .tfrecord shards")
-    parser.add_argument(
-        "--shards", type=int, default=8, help="number of shards (default 8)"
-    )
-    parser.add_argument("--prefix", default="images", help="shard file name prefix")
-    args = parser.parse_args(argv)
-    try:
-        result = write_shards(args.source, args.output, args.shards, args.prefix)
-    except (sources.DataSourceError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for path in result["skipped"]:
-        print(f"skipped (cannot decode): {path}", file=sys.stderr)
-    print(
-        f"wrote {result['written']} images to {len(result['shards'])} shards in "
-        f"{args.output}; skipped {len(result['skipped'])} unreadable files"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

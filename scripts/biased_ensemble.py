@@ -94,10 +94,10 @@ def _blend_of(path):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    from colorization.cli import subsets
     from colorization.evaluation.scoring import score_model
     from colorization.export import ensemble
     from colorization.inference.colorizer import default_model_path
-    from data_pipeline import subsets
 
     start = args.start or default_model_path()
     with open(os.path.splitext(start)[0] + ".json") as f:

@@ -199,7 +199,7 @@ def test_temperature_of_a_loaded_model(tmp_path):
 @pytest.mark.slow  # a training run (~20 s)
 def test_temperature_flags(tmp_path, capsys):
     import infer
-    from colorization.training import checkpoints
+    from colorization.cli import checkpoints
 
     photos = write_photos(tmp_path / "photos", copies=1)
     tanh = _saved_model(tmp_path, "tanh")

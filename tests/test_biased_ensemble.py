@@ -19,7 +19,7 @@ def test_biased_ensemble_recipe(tmp_path, capsys):
     work = tmp_path / "klefbom"
     script = load_script("scripts/biased_ensemble.py")
     # The sample photos' measured groups: members for two of them and the control.
-    from data_pipeline import subsets
+    from colorization.cli import subsets
 
     subsets.main([photos, str(work / "subsets"), "--groups", script.SUBSETS])
     counts = json.loads((work / "subsets" / "summary.json").read_text())["groups"]

@@ -1,4 +1,4 @@
-"""colorization.training.checkpoints: a checkpoint of a run becomes a .keras model."""
+"""colorization-checkpoints: a checkpoint of a run becomes a .keras model."""
 
 import json
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import train
-from colorization.training import checkpoints
+from colorization.cli import checkpoints
 from tests.train_data import write_photos
 
 

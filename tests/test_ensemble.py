@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from colorization.cli import ensemble as ensemble_cli
 from colorization.export import ensemble
 from colorization.inference.colorizer import Colorizer, load_model
 from colorization.models import ModelConfig, build_generator, set_temperature
@@ -31,7 +32,7 @@ def test_ensemble_averages_its_members(tmp_path):
         _member(tmp_path, "bins", "bins", seed=2),
     )
     out = str(tmp_path / "ensemble.keras")
-    assert ensemble.main([out, a, b]) == 0
+    assert ensemble_cli.main([out, a, b]) == 0
     loaded = load_model(out)
     x = tf.random.uniform((2, 32, 48, 1), -1, 1)
     expected = (model_a(x) + model_b(x)) / 2
@@ -86,7 +87,7 @@ def test_ensemble_errors(tmp_path, capsys, members, message):
         "missing": str(tmp_path / "missing.keras"),
     }
     out = str(tmp_path / "out.keras")
-    assert ensemble.main([out] + [paths[m] for m in members]) == 2
+    assert ensemble_cli.main([out] + [paths[m] for m in members]) == 2
     assert message in capsys.readouterr().err
     assert not os.path.exists(out)
 
@@ -121,7 +122,7 @@ def test_chroma_ensemble_round_trips_through_a_file(tmp_path):
         _member(tmp_path, "l1b", "tanh", seed=2),
     )
     out = str(tmp_path / "ensemble.keras")
-    assert ensemble.main([out, a, b, "--mean", "chroma"]) == 0
+    assert ensemble_cli.main([out, a, b, "--mean", "chroma"]) == 0
     x = tf.random.uniform((1, 32, 32, 1), -1, 1)
     members = np.stack([model_a(x).numpy(), model_b(x).numpy()])
     mean = members.mean(0)

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from colorization.cli import checkpoints
 from colorization.config.experiment import ExperimentConfig
 from colorization.config.presets import HINT_GAIN, resolve_config
 from colorization.evaluation import scoring
 from colorization.hints import hint_eval
 from colorization.inference.colorizer import load_model
 from colorization.models import ModelConfig, build_generator, is_hinted
-from colorization.training import checkpoints, train_steps
+from colorization.training import train_steps
 from colorization.training.loop import fit
 from colorization.training.warm_start import copy_weights
 from data_pipeline import dataset as dataset_module

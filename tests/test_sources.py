@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from data_pipeline import tfrecords
+from colorization.cli import tfrecords
 from data_pipeline.dataset import DataConfig, make_dataset, make_examples
 from data_pipeline.sources import DataSourceError, tfds_name, tfrecord_files
 from data_pipeline.stats import PipelineStats

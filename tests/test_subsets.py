@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorization.cli import subsets as subsets_cli
 from data_pipeline import sources, subsets
 from data_pipeline.config import DataConfig, DataSourceError
 from data_pipeline.lab import rgb_to_lab
@@ -48,7 +49,7 @@ def photos(tmp_path_factory):
 @pytest.fixture(scope="module")
 def built(photos, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("subsets"))
-    status = subsets.main([photos, out, "--groups", ",".join(subsets.GROUPS)])
+    status = subsets_cli.main([photos, out, "--groups", ",".join(subsets.GROUPS)])
     assert status == 0
     return out
 
@@ -83,7 +84,7 @@ def test_summary_counts_mean_hues_and_skips(built):
 
 
 def test_unrequested_groups_are_unassigned(photos, tmp_path):
-    assert subsets.main([photos, str(tmp_path), "--groups", "red"]) == 0
+    assert subsets_cli.main([photos, str(tmp_path), "--groups", "red"]) == 0
     assert sorted(os.listdir(tmp_path)) == ["red.txt", "red_hues.png", "summary.json"]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["unassigned"] == 7  # 6 other colours + the pale one
@@ -99,19 +100,19 @@ def test_unrequested_groups_are_unassigned(photos, tmp_path):
     ],
 )
 def test_bad_flags_give_one_line_and_exit_2(photos, tmp_path, capsys, flags, message):
-    assert subsets.main([photos, str(tmp_path / "out"), *flags]) == 2
+    assert subsets_cli.main([photos, str(tmp_path / "out"), *flags]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("subsets: error:")
+    assert err.count("\n") == 1 and err.startswith("colorization-subsets: error:")
     assert message in err
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_src_and_out_exit_2(photos, tmp_path, capsys):
-    assert subsets.main([str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
+    assert subsets_cli.main([str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
     (tmp_path / "file").write_text("x")
-    assert subsets.main([photos, str(tmp_path / "file")]) == 2
-    assert subsets.main([str(tmp_path), str(tmp_path / "out")]) == 2  # no images
-    assert capsys.readouterr().err.count("subsets: error:") == 3
+    assert subsets_cli.main([photos, str(tmp_path / "file")]) == 2
+    assert subsets_cli.main([str(tmp_path), str(tmp_path / "out")]) == 2  # no images
+    assert capsys.readouterr().err.count("colorization-subsets: error:") == 3
 
 
 def test_file_list_reads_good_lines(photos, tmp_path):

@@ -59,6 +59,22 @@ class ArgumentParser(argparse.ArgumentParser):
         raise FlagError(message)
 
 
+def program(default, argv=None):
+    """The name a command's errors and usage go under: the program actually run.
+
+    `colorize` for the console script, `infer.py` for `python infer.py`,
+    `python -m colorization.cli.infer` for that; `default` when `main(argv)` is called
+    from Python with its own `argv` (a test, a script), or when there is no name.
+    """
+    if argv is not None:
+        return default
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:  # python -m package.module
+        return "python -m " + spec.name.removesuffix(".__main__")
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return default if name in ("", "-c", "-") else name
+
+
 def one_line(error):
     """An error message on one line (TensorFlow's can span many)."""
     return " ".join(str(error).split())

@@ -16,10 +16,12 @@ import sys
 
 from colorization import cli
 
+PROG = "evaluate.py"  # the name of `main(argv)` called from Python
 
-def parser():
+
+def parser(prog=PROG):
     """The command-line parser."""
-    p = cli.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("folder", help="folder of colour photos (searched recursively)")
     p.add_argument("--model", help="a .keras model (default: the shipped model)")
     p.add_argument(
@@ -44,15 +46,16 @@ def parser():
 def main(argv=None):
     """Evaluates and prints the table; returns the exit status (2: usage, 1: a photo
     could not be read)."""
+    prog = cli.program(PROG, argv)
     try:
-        args = parser().parse_args(argv)
+        args = parser(prog).parse_args(argv)
     except cli.FlagError as error:
-        return cli.fail("evaluate.py", error)
+        return cli.fail(prog, error)
     from data_pipeline import files
 
     paths = list(files.walk_images(args.folder))[: args.limit]
     if not os.path.isdir(args.folder) or not paths:
-        return cli.fail("evaluate.py", f"no photos found in {args.folder!r}")
+        return cli.fail(prog, f"no photos found in {args.folder!r}")
     cli.quiet_tensorflow(args.verbose)
     from colorization.evaluation.scoring import (
         evaluate_paths,
@@ -67,7 +70,7 @@ def main(argv=None):
         )
         summary = evaluate_paths(colorizer, paths)
     except (FileNotFoundError, ValueError) as error:
-        return cli.fail("evaluate.py", error)
+        return cli.fail(prog, error)
     for path, reason in summary["failed"]:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{summary['count']} photos")
@@ -76,7 +79,7 @@ def main(argv=None):
         try:
             write_summary(args.json, summary)
         except OSError as error:
-            return cli.fail("evaluate.py", f"cannot write {args.json}: {error}", 1)
+            return cli.fail(prog, f"cannot write {args.json}: {error}", 1)
     return 1 if summary["failed"] else 0
 
 

@@ -16,10 +16,12 @@ import sys
 
 from colorization import cli
 
+PROG = "export.py"  # the name of `main(argv)` called from Python
 
-def parser():
+
+def parser(prog=PROG):
     """The command-line parser."""
-    p = cli.ArgumentParser(prog="export.py", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument(
         "out", help="folder to create (SavedModel) or the .onnx / .tflite file"
     )
@@ -41,10 +43,11 @@ def parser():
 
 def main(argv=None):
     """Exports; returns the exit status (2: a bad request, nothing written)."""
+    prog = cli.program(PROG, argv)
     try:
-        args = parser().parse_args(argv)
+        args = parser(prog).parse_args(argv)
     except cli.FlagError as error:
-        return cli.fail("export.py", error)
+        return cli.fail(prog, error)
     from colorization.export.saved_model import check_request, export_model
 
     try:
@@ -54,7 +57,7 @@ def main(argv=None):
             args.out, args.model, args.size, args.format, args.tflite_dtype
         )
     except (OSError, ValueError, ImportError) as error:
-        return cli.fail("export.py", error)
+        return cli.fail(prog, error)
     print(f"wrote {args.format} to {path}")
     return 0
 

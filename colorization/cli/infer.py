@@ -48,9 +48,12 @@ class Terminated(KeyboardInterrupt):
     half-written file is removed on the way out."""
 
 
-def parser():
+PROG = "infer.py"  # the name of `main(argv)` called from Python
+
+
+def parser(prog=PROG):
     """The command-line parser."""
-    p = cli.ArgumentParser(prog="infer.py", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="+", help="image or video files, folders or globs")
     p.add_argument(
         "--output",
@@ -112,9 +115,9 @@ def parser():
     return p
 
 
-def parse_args(argv):
+def parse_args(argv, prog=PROG):
     """The parsed flags; `cli.FlagError` for a bad one."""
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     if args.size is not None and args.size < 8:
         raise cli.FlagError("--size must be at least 8")
     if args.batch_size < 1:
@@ -194,21 +197,22 @@ def main(argv=None):
     130: Ctrl-C, 143: SIGTERM)."""
     from colorization.hints import user_hints
 
+    prog = cli.program(PROG, argv)
     try:
-        args = parse_args(argv)
+        args = parse_args(argv, prog)
         hints = user_hints.read_hints_file(args.hints) if args.hints else None
     except (cli.FlagError, user_hints.HintError) as error:
-        return cli.fail("infer.py", error)
+        return cli.fail(prog, error)
     with _sigterm_as_interrupt():
         try:
-            return _run(args, hints)
+            return _run(args, hints, prog)
         except KeyboardInterrupt as stop:
             word = "terminated" if isinstance(stop, Terminated) else "interrupted"
-            print(f"\ninfer.py: {word}; no half-written file is left", file=sys.stderr)
+            print(f"\n{prog}: {word}; no half-written file is left", file=sys.stderr)
             return 128 + (signal.SIGTERM if word == "terminated" else signal.SIGINT)
 
 
-def _run(args, hints):
+def _run(args, hints, prog):
     """`main` after the flags and hints are read."""
     cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
@@ -228,7 +232,7 @@ def _run(args, hints):
         if hints is not None:
             jobs = _with_hints(jobs, hints, args.hints, colorizer)
     except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
-        return cli.fail("infer.py", error)
+        return cli.fail(prog, error)
     report = batch_inference.colorize_files(
         colorizer,
         jobs,

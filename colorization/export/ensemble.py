@@ -1,6 +1,8 @@
 """Pack several colorizers into one `.keras` model that averages their ab.
 
-    python -m colorization.export.ensemble out.keras runs/effnet-l1/last.keras runs/default/last.keras
+    colorization-ensemble out.keras runs/effnet-l1/last.keras runs/default/last.keras
+
+(the command is `colorization.cli.ensemble`; this module is the library it calls.)
 
 `Colorizer.load([a, b])` averages models at run time (the Klefbom-Mjoberg ensemble);
 this writes the same average as one model file, so it ships, loads and exports like any
@@ -13,10 +15,8 @@ sidecars are kept in the ensemble's sidecar. A hinted member (L and three hint
 channels in, `data_pipeline.hints`) is given no hint: the ensemble takes L only.
 """
 
-import argparse
 import json
 import os
-import sys
 
 from data_pipeline import files
 
@@ -105,31 +105,3 @@ def write_ensemble(output, paths, mean="ab"):
         sidecar, {"image_size": sizes.pop(), "mean": mean, "members": configs}
     )
     return sidecar
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("output", help="the .keras file to write")
-    parser.add_argument("members", nargs="+", help=".keras models (with sidecars)")
-    parser.add_argument(
-        "--mean",
-        choices=MEANS,
-        default="ab",
-        help="ab: plain mean of the members' ab (default); chroma: their mean hue "
-        "with their mean chroma, which does not desaturate where they disagree",
-    )
-    args = parser.parse_args(argv)
-    if not args.output.endswith(".keras"):
-        print("error: the output must end in .keras", file=sys.stderr)
-        return 2
-    try:
-        sidecar = write_ensemble(args.output, args.members, args.mean)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output} ({len(args.members)} members) and {sidecar}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

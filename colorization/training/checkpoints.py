@@ -1,21 +1,21 @@
 """Turn a training checkpoint into a `.keras` model, e.g. the best one of a run.
 
-    python -m colorization.training.checkpoints runs/default best.keras            # best val L1
-    python -m colorization.training.checkpoints runs/default last.keras --which last
-    python -m colorization.training.checkpoints runs/default t.keras --which last --temperature 0.5
-    python -m colorization.training.checkpoints runs/default d.keras --which last --size 256 --blend 0.6
-    python -m colorization.training.checkpoints runs/hints h.keras --which last --propagate-hints
+    colorization-checkpoints runs/default best.keras          # best val L1
+    colorization-checkpoints runs/default last.keras --which last
+    colorization-checkpoints runs/default t.keras --which last --temperature 0.5
+    colorization-checkpoints runs/default d.keras --which last --size 256 --blend 0.6
+    colorization-checkpoints runs/hints h.keras --which last --propagate-hints
+
+(the command is `colorization.cli.checkpoints`; this module is the library it calls.)
 
 train.py saves the last epoch's generator as WORKDIR/model.keras; the checkpoint with
 the lowest validation L1 (the one Zhu picks) is only a checkpoint until this writes it.
 The model is rebuilt from WORKDIR/config.json in float32, so it runs on any CPU.
 """
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 
 from data_pipeline import files
 
@@ -106,49 +106,3 @@ def _portable(values):
     if isinstance(values, str) and os.path.isabs(values):
         return os.path.basename(values)
     return values
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("workdir", help="a train.py workdir")
-    parser.add_argument("output", help="the .keras file to write")
-    parser.add_argument("--which", choices=("best", "last"), default="best")
-    parser.add_argument(
-        "--temperature", type=float, help="annealed-mean temperature of a bins head"
-    )
-    parser.add_argument(
-        "--blend", type=float, help="bins-head weight of a two-head model, 0..1"
-    )
-    parser.add_argument(
-        "--size", type=int, help="network input size to record (default: training's)"
-    )
-    parser.add_argument(
-        "--propagate-hints",
-        action="store_true",
-        help="spread each hint over its region (HintPropagation); hinted runs only",
-    )
-    args = parser.parse_args(argv)
-    if not args.output.endswith(".keras"):
-        print("error: the output must end in .keras", file=sys.stderr)
-        return 2
-    try:
-        config, sidecar = write_model(
-            args.workdir,
-            args.output,
-            args.which,
-            args.temperature,
-            args.blend,
-            args.size,
-            args.propagate_hints,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {args.output} ({args.which} checkpoint of {config.name}) and {sidecar}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
