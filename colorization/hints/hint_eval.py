@@ -243,11 +243,7 @@ def run(model_paths, folder, size=None, limit=None, plot_path=None, blend=None):
     Returns:
         The results of `measure`.
     """
-    from colorization.inference.colorizer import (
-        DEFAULT_SIZE,
-        _training_size,
-        load_model,
-    )
+    from colorization.models.model_file import load_model, model_size
 
     models = {}
     for path in model_paths:
@@ -255,7 +251,7 @@ def run(model_paths, folder, size=None, limit=None, plot_path=None, blend=None):
         if blend is not None:
             set_blend(model, blend)
         models[path] = model
-    size = size or _training_size(model_paths[0]) or DEFAULT_SIZE
+    size = size or model_size(models[model_paths[0]], repr(model_paths[0]))
     results = measure(models, folder, size, limit=limit)
     print(format_table(results))
     if plot_path:

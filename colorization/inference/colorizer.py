@@ -16,7 +16,6 @@ SavedModel of export.py.
 
 import contextlib
 import importlib.resources
-import json
 import os
 import threading
 
@@ -25,19 +24,20 @@ import tensorflow as tf
 
 from colorization.hints import hint_graph, user_hints
 from colorization.models.hint_propagation import without_hint_propagation
+from colorization.models.model_file import (  # noqa: F401 (part of this API)
+    ModelNotFoundError,
+    NoSizeError,
+    load_model,
+    model_size,
+)
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
 
-DEFAULT_SIZE = 256
 _CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
 _STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Held while a graph of the models is traced: option values are swapped into their
 # layers for the trace (`_GraphFloat`), and no other trace may see them.
 _TRACE_LOCK = threading.RLock()
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """No model at the given path, or no default model installed."""
 
 
 def default_model_path():
@@ -73,36 +73,6 @@ def infer_stride(model):
     raise ValueError(
         f"model {model.name!r} does not map L (1, H, W, {channels}) to ab (1, H, W, 2)"
     )
-
-
-def load_model(path):
-    """Loads a `.keras` colorizer; ModelNotFoundError or a one-line ValueError."""
-    import keras
-
-    # The package's own layers register themselves with Keras when imported.
-    from colorization.models import hint_propagation, layers, spectral_norm  # noqa: F401
-
-    if not os.path.isfile(path):
-        raise ModelNotFoundError(f"model file {path!r} does not exist")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:
-        raise ValueError(f"cannot load model {path!r}: {error}") from error
-
-
-def _training_size(path):
-    """The image size a model was trained at, from the config.json train.py wrote."""
-    for candidate in (
-        os.path.splitext(path)[0] + ".json",
-        os.path.join(os.path.dirname(path), "config.json"),
-    ):
-        if os.path.isfile(candidate):
-            with open(candidate, encoding="utf-8") as f:
-                config = json.load(f)
-            size = config.get("image_size") or config.get("data", {}).get("image_size")
-            if isinstance(size, int):
-                return size
-    return None
 
 
 @tf.function(jit_compile=True)
@@ -324,15 +294,19 @@ class Colorizer:
     Args:
         models: Keras models mapping L_norm to ab_norm, or hinted models (L_norm
             and the hint channels; `colorize(..., hints=...)`).
-        size: longer side of the copy the network sees (default: the training size).
+        size: longer side of the copy the network sees (default: the input size the
+            first model records, `colorization.models.model_file.model_facts`).
         stride: input sides are padded to a multiple of it (default: found from the model).
+
+    Raises:
+        NoSizeError: no `size`, and the first model records none.
     """
 
     def __init__(self, models, size=None, stride=None):
         self.models = list(models)
         if not self.models:
             raise ValueError("a Colorizer needs at least one model")
-        self.size = size or DEFAULT_SIZE
+        self.size = size or model_size(self.models[0], repr(self.models[0].name))
         self.stride = stride or max(infer_stride(m) for m in self.models)
         run = _locked(
             lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)
@@ -380,7 +354,9 @@ class Colorizer:
 
         Args:
             path: A `.keras` file, a list of them, or None for the shipped model.
-            size: Longer side the network sees (default: the training size).
+            size: Longer side the network sees (default: the input size the first
+                model file records; a file without facts reads it, deprecated, from its
+                .json sidecar).
             temperature: For models with a bins head (`--loss bins`), the annealed-mean
                 temperature (default: the saved one); lower is more saturated.
             blend: For two-head models (the shipped one), the weight of the bins head
@@ -389,6 +365,7 @@ class Colorizer:
 
         Raises:
             ModelNotFoundError: the file does not exist, or no default is installed.
+            NoSizeError: no `size`, and the first file records none (a ValueError).
             ValueError: the file is not a model, a temperature for a model without
                 a bins head, or a blend for a model without two heads.
         """
@@ -410,7 +387,7 @@ class Colorizer:
                 set_temperature(model, temperature)
             if blend is not None:
                 set_blend(model, blend)
-        return cls(models, size=size or _training_size(paths[0]))
+        return cls(models, size=size or model_size(models[0], repr(paths[0])))
 
     @property
     def temperature(self):
