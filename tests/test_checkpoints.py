@@ -8,6 +8,7 @@ import pytest
 
 import train
 from colorization.cli import checkpoints
+from colorization.models.model_file import load_model, model_facts
 from tests.train_data import write_photos
 
 
@@ -22,11 +23,12 @@ def test_last_checkpoint_equals_the_final_model_and_best_is_written(tmp_path, ca
     for which in ("last", "best"):
         out = tmp_path / f"{which}.keras"
         assert checkpoints.main([str(workdir), str(out), "--which", which]) == 0
-        sidecar = json.loads((tmp_path / f"{which}.json").read_text())
-        assert sidecar["data"]["image_size"] == 32
+        assert not (tmp_path / f"{which}.json").exists()  # the facts are inside
+        facts = model_facts(load_model(out))
+        assert facts.image_size == 32 and facts.training["data"]["image_size"] == 32
         # The run's absolute paths (tmp_path) stay on this machine.
         assert str(tmp_path) in (workdir / "config.json").read_text()
-        assert str(tmp_path) not in json.dumps(sidecar)
+        assert str(tmp_path) not in json.dumps(facts.training)
     # Hint propagation needs a hinted run; nothing is written.
     out = tmp_path / "propagating.keras"
     assert checkpoints.main([str(workdir), str(out), "--propagate-hints"]) == 2
@@ -59,8 +61,8 @@ def test_blend_and_size_of_a_two_head_model(tmp_path):
     out = tmp_path / "dual.keras"
     argv = [str(workdir), str(out), "--which", "last", "--blend", "0.8", "--size", "64"]
     assert checkpoints.main(argv) == 0
-    sidecar = json.loads((tmp_path / "dual.json").read_text())
-    assert sidecar["image_size"] == 64 and sidecar["data"]["image_size"] == 32
+    facts = model_facts(load_model(out))
+    assert facts.image_size == 64 and facts.training["data"]["image_size"] == 32
     colorizer = Colorizer.load(str(out))
     assert colorizer.size == 64
     assert colorizer.models[0].get_layer("ab").weight == 0.8

@@ -1,6 +1,5 @@
 """colorization.export.ensemble: several colorizers packed into one .keras model."""
 
-import json
 import os
 
 import keras
@@ -12,6 +11,7 @@ from colorization.cli import ensemble as ensemble_cli
 from colorization.export import ensemble
 from colorization.inference.colorizer import Colorizer, load_model
 from colorization.models import ModelConfig, build_generator, set_temperature
+from colorization.models.model_file import ModelFacts, model_facts, save_model
 
 
 def _member(tmp_path, name, head, size=32, seed=0):
@@ -20,9 +20,8 @@ def _member(tmp_path, name, head, size=32, seed=0):
         ModelConfig(name="unet", base_filters=4, depth=2, head=head)
     )
     path = str(tmp_path / f"{name}.keras")
-    model.save(path)
-    with open(os.path.splitext(path)[0] + ".json", "w") as f:
-        json.dump({"name": name, "data": {"image_size": size}}, f)
+    training = {"name": name, "data": {"image_size": size}}
+    save_model(model, path, ModelFacts(size, training=training))
     return path, model
 
 
@@ -37,8 +36,11 @@ def test_ensemble_averages_its_members(tmp_path):
     x = tf.random.uniform((2, 32, 48, 1), -1, 1)
     expected = (model_a(x) + model_b(x)) / 2
     np.testing.assert_allclose(loaded(x).numpy(), expected.numpy(), atol=1e-5)
-    sidecar = json.loads((tmp_path / "ensemble.json").read_text())
-    assert sidecar["image_size"] == 32 and len(sidecar["members"]) == 2
+    assert not (tmp_path / "ensemble.json").exists()  # the facts are inside
+    facts = model_facts(loaded)
+    assert facts.image_size == 32 and facts.ensemble["mean"] == "ab"
+    names = [member["training"]["name"] for member in facts.ensemble["members"]]
+    assert names == ["l1", "bins"]
     # It is an ordinary model for the Colorizer: training size, stride, temperature.
     colorizer = Colorizer.load(out, temperature=0.2)
     assert colorizer.size == 32 and colorizer.stride == 4
@@ -78,6 +80,7 @@ def test_temperature_reaches_a_nested_bins_member(tmp_path):
         (["l1"], "at least two"),
         (["l1", "missing"], "model file"),
         (["l1", "big"], "different sizes"),
+        (["l1", "sizeless"], "records no input size"),
     ],
 )
 def test_ensemble_errors(tmp_path, capsys, members, message):
@@ -85,7 +88,11 @@ def test_ensemble_errors(tmp_path, capsys, members, message):
         "l1": _member(tmp_path, "l1", "tanh")[0],
         "big": _member(tmp_path, "big", "tanh", size=64)[0],
         "missing": str(tmp_path / "missing.keras"),
+        "sizeless": str(tmp_path / "sizeless.keras"),
     }
+    build_generator(ModelConfig(name="unet", base_filters=4, depth=2)).save(
+        paths["sizeless"]
+    )
     out = str(tmp_path / "out.keras")
     assert ensemble_cli.main([out] + [paths[m] for m in members]) == 2
     assert message in capsys.readouterr().err
@@ -131,4 +138,4 @@ def test_chroma_ensemble_round_trips_through_a_file(tmp_path):
     np.testing.assert_allclose(
         load_model(out)(x).numpy(), mean * gain[..., None], atol=1e-5
     )
-    assert json.loads((tmp_path / "ensemble.json").read_text())["mean"] == "chroma"
+    assert model_facts(load_model(out)).ensemble["mean"] == "chroma"

@@ -10,15 +10,11 @@ other. `--mean chroma` keeps the members' mean hue with their mean chroma instea
 the plain mean, which desaturates where members disagree (`ChromaPreservingMean`).
 A regression model (L1: right hue, washed out) and a classification model (bins:
 vivid, sometimes the wrong hue) average to colour that is both: see README, "Choosing
-the recipe". The members must have been trained at the same image size; their
-sidecars are kept in the ensemble's sidecar. A hinted member (L and three hint
+the recipe". The members must have been trained at the same image size; the
+ensemble's file carries that size, its mean and the members' facts
+(`colorization.models.model_file`). A hinted member (L and three hint
 channels in, `data_pipeline.hints`) is given no hint: the ensemble takes L only.
 """
-
-import json
-import os
-
-from data_pipeline import files
 
 MEANS = ("ab", "chroma")
 
@@ -69,39 +65,38 @@ def build_ensemble(members, name="ensemble", mean="ab"):
     return keras.Model(inputs, ab, name=name)
 
 
-def _sidecar(path):
-    sidecar = os.path.splitext(path)[0] + ".json"
-    if not os.path.isfile(sidecar):
-        raise FileNotFoundError(
-            f"{sidecar!r} does not exist: write members with colorization.training.checkpoints"
-        )
-    with open(sidecar, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def write_ensemble(output, paths, mean="ab"):
-    """Loads the `.keras` models at `paths`, writes their ensemble to `output` (whole
-    or not at all) and a sidecar with the training size and the members' configs.
-    `mean` is how their ab are combined (see `build_ensemble`).
+    """Loads the `.keras` models at `paths` and writes their ensemble to `output`
+    (whole or not at all) with its facts inside: the members' input size, `mean` (how
+    their ab are combined, see `build_ensemble`) and the members' facts.
+
+    Returns:
+        The ensemble's `ModelFacts`.
 
     Raises:
-        FileNotFoundError: a member or its .json sidecar is missing.
-        ValueError: fewer than two members, or members trained at different sizes.
+        ModelNotFoundError: a member is missing.
+        ValueError: fewer than two members, a member that records no input size, or
+            members trained at different sizes.
     """
-    from colorization.inference.colorizer import ModelNotFoundError, load_model
+    from colorization.models.model_file import (
+        ModelFacts,
+        load_model,
+        model_facts,
+        model_size,
+        save_model,
+    )
 
-    for path in paths:  # name a missing model, not its missing sidecar
-        if not os.path.isfile(path):
-            raise ModelNotFoundError(f"model file {path!r} does not exist")
-    configs = [_sidecar(path) for path in paths]
-    sizes = {config["data"]["image_size"] for config in configs}
+    members = [load_model(path) for path in paths]
+    sizes = {model_size(model, repr(path)) for model, path in zip(members, paths)}
     if len(sizes) != 1:
         raise ValueError(f"the members were trained at different sizes {sorted(sizes)}")
-    model = build_ensemble([load_model(path) for path in paths], mean=mean)
-    with files.atomic_path(output) as temporary:
-        model.save(temporary)
-    sidecar = os.path.splitext(output)[0] + ".json"
-    files.write_json(
-        sidecar, {"image_size": sizes.pop(), "mean": mean, "members": configs}
+    model = build_ensemble(members, mean=mean)
+    facts = ModelFacts(
+        image_size=sizes.pop(),
+        ensemble={
+            "mean": mean,
+            "members": [model_facts(member).to_dict() for member in members],
+        },
     )
-    return sidecar
+    save_model(model, output, facts)
+    return facts

@@ -17,8 +17,6 @@ import dataclasses
 import json
 import os
 
-from data_pipeline import files
-
 
 def generator_from_checkpoint(workdir, which="best"):
     """The generator of `workdir`'s best or last checkpoint, float32.
@@ -61,16 +59,18 @@ def write_model(
     size=None,
     propagate_hints=False,
 ):
-    """Writes the best or last generator of `workdir` to `output` (a .keras file,
-    written whole or not at all) and its config.json beside it as the .json sidecar.
-    `temperature` sets the annealed mean of a bins head and `blend` the bins-head
-    weight of a two-head model (default: as trained); `size` records in the sidecar
-    the network input `Colorizer` uses (default: the training image size);
-    `propagate_hints` ends a hinted generator with `HintPropagation`.
+    """Writes the best or last generator of `workdir` to `output`, a .keras file
+    written whole or not at all, with its facts inside (`colorization.models.model_file`):
+    the network input size and the run's config. `temperature` sets the annealed mean
+    of a bins head and `blend` the bins-head weight of a two-head model (default: as
+    trained); `size` is the network input `Colorizer` uses (default: the training
+    image size); `propagate_hints` ends a hinted generator with `HintPropagation`.
 
     Returns:
-        (the run's ExperimentConfig, the sidecar's path).
+        (the run's ExperimentConfig, `output`).
     """
+    from colorization.models.model_file import ModelFacts, portable_config, save_model
+
     generator, config = generator_from_checkpoint(workdir, which)
     if temperature is not None:
         from colorization.models import set_temperature
@@ -84,25 +84,10 @@ def write_model(
         from colorization.models.hint_propagation import add_hint_propagation
 
         generator = add_hint_propagation(generator)
-    with files.atomic_path(output) as temporary:
-        generator.save(temporary)
-    sidecar = os.path.splitext(output)[0] + ".json"
     with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
         values = json.load(f)
-    if size is not None:
-        values = {"image_size": size, **values}  # what Colorizer reads first
-    files.write_json(sidecar, _portable(values))
-    return config, sidecar
-
-
-def _portable(values):
-    """The run's config without paths of the machine it was trained on: the encoder
-    weights are inside the model file, and an absolute path keeps only its name."""
-    if isinstance(values, dict):
-        values = {key: _portable(value) for key, value in values.items()}
-        if "encoder_weights" in values:
-            values["encoder_weights"] = None
-        return values
-    if isinstance(values, str) and os.path.isabs(values):
-        return os.path.basename(values)
-    return values
+    facts = ModelFacts(
+        image_size=size or config.data.image_size, training=portable_config(values)
+    )
+    save_model(generator, output, facts)
+    return config, output

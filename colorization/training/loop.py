@@ -19,6 +19,7 @@ and the loss sums of the epoch so far.
 """
 
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -298,11 +299,17 @@ class _Run:
         epoch_io.write_epoch(self, epoch, metrics, skips)
 
     def finish(self):
-        """Flushes TensorBoard and saves the final generator (chief only)."""
+        """Flushes TensorBoard and saves the final generator with its facts (input
+        size, the run's config) inside (chief only)."""
+        from colorization.models import model_file
+
         self.writer.flush()
         if self.chief:
-            with files.atomic_path(self.out["model"]) as temporary:
-                self.generator.save(temporary)
+            facts = model_file.ModelFacts(
+                image_size=self.config.data.image_size,
+                training=model_file.portable_config(json.loads(self.config.to_json())),
+            )
+            model_file.save_model(self.generator, self.out["model"], facts)
 
 
 def _check_workdir(config, out, resume):
