@@ -6,8 +6,11 @@ help at once; `data_pipeline.dataset.make_dataset` turns a `DataConfig` into a
 """
 
 import dataclasses
+import typing
+from typing import Literal
 
-RESIZE_METHODS = ("bicubic", "bilinear", "area", "nearest")
+ResizeMethod = Literal["bicubic", "bilinear", "area", "nearest"]
+RESIZE_METHODS = typing.get_args(ResizeMethod)
 # Short names for the TFDS datasets the seed reports used.
 TFDS_ALIASES = {
     "imagenet": "imagenet2012",
@@ -34,12 +37,14 @@ def tfds_name(source):
     )
 
 
-AUGMENTATIONS = ("none", "flip", "crop_flip", "shorter_side_crop")
+Augmentation = Literal["none", "flip", "crop_flip", "shorter_side_crop"]
+AUGMENTATIONS = typing.get_args(Augmentation)
 HINT_CHANNELS = 3  # hint a, hint b and hint mask, after L (`data_pipeline.hints`)
-HINT_LOCATIONS = ("gaussian", "uniform")
+HintLocation = Literal["gaussian", "uniform"]
+HINT_LOCATIONS = typing.get_args(HintLocation)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class HintConfig:
     """How training simulates a user's colour hints (Zhang et al. 2017, "Real-Time
     User-Guided Image Colorization with Learned Deep Priors"); `data_pipeline.hints`.
@@ -62,7 +67,7 @@ class HintConfig:
     max_points: int = 32
     min_patch: int = 1
     max_patch: int = 9
-    location: str = "gaussian"
+    location: HintLocation = "gaussian"
 
     def __post_init__(self):
         for name in ("p_none", "p_geometric"):
@@ -101,7 +106,7 @@ def _hint_config(fields):
     return HintConfig(**fields)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class DataConfig:
     """What to read and how to turn it into model tensors.
 
@@ -141,7 +146,7 @@ class DataConfig:
             `data_dir` a line (blank lines and "#" comments ignored), as
             `python -m data_pipeline.subsets` writes them; only with the folder
             source. None: every image under `data_dir`.
-        hints: simulated colour hints (a HintConfig, or a dict of its fields) for a
+        hints: simulated colour hints (a HintConfig; `from_dict` takes a dict) for a
             hinted generator: each training batch's first tensor becomes L followed
             by the hint channels (`data_pipeline.hints.hint_input`), sampled from
             the batch's true ab after augmentation and rescaling. Training only;
@@ -154,8 +159,8 @@ class DataConfig:
     manual_dir: str | None = None
     download: bool = False
     image_size: int = 256
-    resize_method: str = "bicubic"
-    augment: str = "none"
+    resize_method: ResizeMethod = "bicubic"
+    augment: Augmentation = "none"
     crop_min_fraction: float = 0.6
     shorter_side: int = 300
     skip_grayscale: bool = True
@@ -165,14 +170,37 @@ class DataConfig:
     shuffle_buffer: int = 1024
     seed: int = 1337
     jit_lab: bool = True
-    scales: list | None = None
+    scales: tuple[int, ...] | None = None
     degrade: float = 0.0
     file_list: str | None = None
     hints: HintConfig | None = None
 
+    @classmethod
+    def from_dict(cls, values):
+        """A DataConfig from plain values, as JSON holds them: `hints` a dict of
+        HintConfig fields, `scales` a list of sides (of ints or integral floats).
+
+        Raises:
+            ValueError: on an unknown key or an invalid value (DataSourceError for
+                a missing or misnamed source).
+        """
+        known = [field.name for field in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown data keys {unknown}; valid keys: {', '.join(known)}"
+            )
+        values = dict(values)
+        if isinstance(values.get("hints"), dict):
+            values["hints"] = _hint_config(values["hints"])
+        if isinstance(values.get("scales"), (list, tuple)):
+            values["scales"] = tuple(
+                int(side) if isinstance(side, float) and side.is_integer() else side
+                for side in values["scales"]
+            )
+        return cls(**values)
+
     def __post_init__(self):
-        if isinstance(self.hints, dict):
-            self.hints = _hint_config(self.hints)
         if self.hints is not None and not isinstance(self.hints, HintConfig):
             raise ValueError(f"hints must be a HintConfig or None, got {self.hints!r}")
         if self.source not in ("folder", "tfrecord"):
@@ -196,7 +224,11 @@ class DataConfig:
                 f"shorter_side ({self.shorter_side}) must be at least image_size ({self.image_size})"
             )
         if self.scales is not None:
-            self.scales = [int(side) for side in self.scales]
+            if not isinstance(self.scales, tuple) or any(
+                isinstance(side, bool) or not isinstance(side, int)
+                for side in self.scales
+            ):
+                raise ValueError(f"scales must be a tuple of ints, got {self.scales!r}")
             if not self.scales or any(
                 not 8 <= side <= self.image_size for side in self.scales
             ):

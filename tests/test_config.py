@@ -82,8 +82,8 @@ def test_preset_values_follow_the_seed_reports():
     assert (zhu.loss.lam, zhu.loss.pretrain_epochs) == (100.0, 20)
     assert zhu.data.augment == "shorter_side_crop" and zhu.data.shorter_side == 300
     lab_gan = resolve_config("group4-lab-gan")
-    assert lab_gan.loss.real_label == [0.9, 1.0]
-    assert lab_gan.loss.fake_label == [0.0, 0.1]
+    assert lab_gan.loss.real_label == (0.9, 1.0)
+    assert lab_gan.loss.fake_label == (0.0, 0.1)
     bn = resolve_config("ehrenberg-unet-bn")
     assert (bn.train.lr, bn.train.d_lr, bn.loss.w, bn.loss.real_label) == (
         3e-4,
@@ -151,7 +151,7 @@ def test_a_nan_stops_training_with_one_line(preset, photos, tmp_path, monkeypatc
     ("preset", "overrides", "message"),
     [
         ("nope", {}, "unknown preset"),
-        ("tiny", {"colour": 1}, "unknown overrides"),
+        ("tiny", {"colour": 1}, "unknown key 'colour'"),
         ("tiny", {"image_size": 30}, "not a multiple"),
         ("tiny", {"batch_size": "8"}, "wrong type"),
         ("tiny", {"loss": "l3"}, "loss.recon"),
@@ -187,7 +187,7 @@ def test_from_json_rejects_unknown_keys_and_wrong_types():
 
 def test_loss_and_train_configs_validate_their_fields():
     with pytest.raises(ValueError, match="range"):
-        LossConfig(real_label=[1.0, 0.9])
+        LossConfig(real_label=(1.0, 0.9))
     with pytest.raises(ValueError, match="lr_decay"):
         TrainConfig(lr_decay_rate=0.1)
     with pytest.raises(ValueError, match="wrong type"):

@@ -329,7 +329,7 @@ def test_default_hints_preset_and_the_hints_switch():
         "default-hints", {"dataset": "folder", "data_dir": "x", "hints": False}
     )
     assert off.data.hints is None and off.generator.resolved().input_channels == 1
-    assert off.generator.hint_gain is None
+    assert off.generator.hint_gain == 1.0  # effnet_unet's default, resolved
     switched = resolve_config("default", {"hints": True})
     assert switched.generator.hint_gain == HINT_GAIN
     tiny = resolve_config("tiny", {"hints": True, "model": "unet"})

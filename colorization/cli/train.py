@@ -3,6 +3,10 @@
     colorization-train --dataset imagenet --loss l1
     colorization-train --dataset imagenet --manual-dir ~/imagenet-tars --preset zhu-gan
     colorization-train --preset tiny --dataset folder --data-dir DIR --workdir runs/tiny
+    colorization-train --preset default --dataset folder --data-dir photos \\
+        --set train.lr=3e-5 --set data.image_size=192 --set generator.base_filters=8
+    colorization-train --list-presets     # each preset and the report it mirrors
+    colorization-train --list-keys        # every --set key, its type and default
     colorization-train --preset klefbom-resnet18 --dataset folder --data-dir photos \\
         --file-list subsets/red.txt --workdir runs/red
     colorization-train --preset studienarbeit-l2 --dataset folder --data-dir photos/train \\
@@ -14,7 +18,10 @@
                 "task": {"type": "worker", "index": 0}}' \\
         colorization-train --preset tiny --dataset cifar10 --strategy multiworker
 
-(`python train.py ...` is the same command.) Re-running a command whose workdir holds a
+(`python train.py ...` is the same command.) `--set KEY=VALUE` (repeatable) sets any
+field of the experiment config by its dotted key; a value is parsed by the field's type
+("none" for an optional one, "128,160" for a tuple); --dataset, --batch-size, --lr, ...
+are shortcuts for some of them, and --set wins over a shortcut. Re-running a command whose workdir holds a
 checkpoint continues from it (after a crash or a SIGKILL); --resume makes a missing
 checkpoint an error. The final generator is saved as WORKDIR/model.keras; --export DIR
 also writes the SavedModel that `colorization-export` writes.
@@ -26,6 +33,7 @@ import sys
 
 from colorization import cli
 from colorization.config import experiment as C
+from colorization.config import overrides
 from colorization.config.presets import PRESETS, resolve_config
 from data_pipeline.config import TFDS_ALIASES
 
@@ -53,6 +61,20 @@ def parser():
         prog="train.py", description="Train a colorization model.", allow_abbrev=False
     )
     p.add_argument("--preset", default="studienarbeit-l1", choices=sorted(PRESETS))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a config field by its dotted key, e.g. train.lr=3e-5 or "
+        "data.image_size=192 (repeatable; --list-keys lists the keys)",
+    )
+    p.add_argument(
+        "--list-presets", action="store_true", help="list the presets and exit"
+    )
+    p.add_argument(
+        "--list-keys", action="store_true", help="list the --set keys and exit"
+    )
     p.add_argument("--dataset", type=_dataset, help="data source (default: preset's)")
     p.add_argument("--data-dir", help="image folder, TFRecord folder or TFDS data_dir")
     p.add_argument(
@@ -115,43 +137,43 @@ def config_from_args(args, resuming=False):
     """
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
-    overrides = {
-        "dataset": args.dataset,
-        "data_dir": args.data_dir,
-        "file_list": args.file_list,
-        "val_dir": args.val_dir,
-        "manual_dir": args.manual_dir,
-        "model": args.model,
-        "loss": args.loss,
-        "image_size": args.image_size,
-        "batch_size": args.batch_size,
-        "epochs": args.epochs,
-        "steps_per_epoch": args.steps_per_epoch,
-        "lr": args.lr,
-        "seed": args.seed,
-        "mixed_precision": args.mixed_precision,
-        "strategy": args.strategy,
-        "save_every_steps": args.save_every_steps,
-        "init_from": args.init_from,
-        "hints": args.hints,
-    }
-    if (
-        args.init_from is not None
-        and not resuming
-        and not os.path.isfile(args.init_from)
-    ):
-        raise ValueError(f"--init-from: no such model file {args.init_from!r}")
-    if args.file_list is not None and not os.path.isfile(args.file_list):
-        raise ValueError(f"--file-list: no such file {args.file_list!r}")
-    if args.encoder_weights is not None:
-        if not os.path.isfile(args.encoder_weights):
-            raise ValueError(
-                f"--encoder-weights: no such file {args.encoder_weights!r}"
-            )
-        overrides["generator"] = {
-            "encoder_weights": os.path.abspath(args.encoder_weights)
-        }
-    return resolve_config(args.preset, overrides)
+    shortcuts = overrides.shortcuts()
+    given = {k: v for k, v in vars(args).items() if k in shortcuts and v is not None}
+    sets = overrides.expand(given)
+    sets |= dict(overrides.parse_assignment(text) for text in args.set)
+    init_from = sets.get("train.init_from")
+    if init_from is not None and not resuming and not os.path.isfile(init_from):
+        raise ValueError(f"--init-from: no such model file {init_from!r}")
+    file_list = sets.get("data.file_list")
+    if file_list is not None and not os.path.isfile(file_list):
+        raise ValueError(f"--file-list: no such file {file_list!r}")
+    weights = sets.get("generator.encoder_weights")
+    if weights is not None:
+        if not os.path.isfile(weights):
+            raise ValueError(f"--encoder-weights: no such file {weights!r}")
+        sets["generator.encoder_weights"] = os.path.abspath(weights)
+    return resolve_config(args.preset, sets)
+
+
+def list_presets():
+    """One line per preset: its name and what it trains (the report it mirrors)."""
+    width = max(map(len, PRESETS))
+    return [f"{name:<{width}}  {preset.summary}" for name, preset in PRESETS.items()]
+
+
+def list_keys():
+    """One line per --set key: the key, its type and its shortcut flags."""
+    flags = {}
+    for name, key in overrides.shortcuts().items():
+        flags.setdefault(key, []).append(name)
+    width = max(map(len, overrides.schema()))
+    lines = []
+    for key, hint in overrides.schema().items():
+        line = f"{key:<{width}}  {C.describe(hint)}"
+        if key in flags:
+            line += f" (shortcut: {', '.join(flags[key])})"
+        lines.append(line)
+    return lines
 
 
 def main(argv=None):
@@ -159,6 +181,14 @@ def main(argv=None):
     try:
         args = parser().parse_args(argv)
     except cli.FlagError as error:
+        return cli.fail("train.py", error)
+    if args.list_presets or args.list_keys:
+        print("\n".join(list_presets() if args.list_presets else list_keys()))
+        return 0
+    try:  # a bad --set answers before TensorFlow loads
+        for text in args.set:
+            overrides.parse_assignment(text)
+    except ValueError as error:
         return cli.fail("train.py", error)
     cli.quiet_tensorflow(args.verbose)
     from colorization.training.train_io import latest_checkpoint, paths

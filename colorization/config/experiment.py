@@ -14,24 +14,32 @@ presets of the seed systems and the command-line overrides are in
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
-from typing import Any
+from typing import Any, Literal
 
 from colorization.models.config import ModelConfig
 from data_pipeline.config import HINT_CHANNELS, DataConfig, DataSourceError
 
-# The choices of each field.
+# The choices of each field (the annotations of the configs below).
+ReconKind = Literal["l1", "l2", "huber", "bins", "bins_l1"]
 RECON_KINDS = ("l1", "l2", "huber")  # regression to ab, masked
 BINS = "bins"  # the classification loss of a generator with head "bins"
 BINS_L1 = "bins_l1"  # both heads of a generator with head "dual"
 CLASSIFICATION_KINDS = (BINS, BINS_L1)
-GAN_KINDS = ("bce", "lsgan")
-WEIGHTINGS = ("lambda", "ehrenberg")
-PRECISIONS = ("auto", "off", "bf16", "fp16")
-STRATEGIES = ("auto", "one", "mirrored", "multiworker", "tpu")
-JIT_MODES = ("auto", "on", "off")
+GanKind = Literal["bce", "lsgan"]
+GAN_KINDS = typing.get_args(GanKind)
+Weighting = Literal["lambda", "ehrenberg"]
+WEIGHTINGS = typing.get_args(Weighting)
+Precision = Literal["auto", "off", "bf16", "fp16"]
+PRECISIONS = typing.get_args(Precision)
+Strategy = Literal["auto", "one", "mirrored", "multiworker", "tpu"]
+STRATEGIES = typing.get_args(Strategy)
+JitMode = Literal["auto", "on", "off"]
+JIT_MODES = typing.get_args(JitMode)
+Label = float | tuple[float, float]  # a target, or a [low, high] noise range
 # The validation split of each TFDS source (folders and TFRecords need --val-dir).
 VAL_SPLITS = {
     "imagenet": "validation",
@@ -57,40 +65,31 @@ class LossConfig:
             ((1 - w) * adv + w * recon).
         w: The Ehrenberg weight (0.99 or 0.985).
         real_label: Discriminator target for real inputs: a float (0.9 is one-sided
-            smoothing) or a [low, high] range for noisy labels.
-        fake_label: Target for generated inputs: a float or a [low, high] range.
+            smoothing) or a (low, high) range for noisy labels.
+        fake_label: Target for generated inputs: a float or a (low, high) range.
         pretrain_epochs: Epochs of reconstruction-only training before the GAN (Zhu).
         l1_weight: Weight of the regression head's L1 in the "bins_l1" loss.
     """
 
-    recon: str = "l1"
-    gan: str | None = None
+    recon: ReconKind = "l1"
+    gan: GanKind | None = None
     lam: float = 100.0
-    weighting: str = "lambda"
+    weighting: Weighting = "lambda"
     w: float = 0.99
-    real_label: float | list = 1.0
-    fake_label: float | list = 0.0
+    real_label: Label = 1.0
+    fake_label: Label = 0.0
     pretrain_epochs: int = 0
     l1_weight: float = 1.0
 
     def __post_init__(self):
-        _check_fields(self)
-        _choice(
-            "loss.recon",
-            self.recon,
-            (*RECON_KINDS, *CLASSIFICATION_KINDS),
-        )
+        check_fields(self, "loss")
         if self.l1_weight < 0:
             raise ValueError(f"loss.l1_weight must be >= 0, got {self.l1_weight}")
-        _choice("loss.gan", self.gan, (None, *GAN_KINDS))
-        _choice("loss.weighting", self.weighting, WEIGHTINGS)
         if not 0.0 <= self.w <= 1.0:
             raise ValueError(f"loss.w must be in [0, 1], got {self.w}")
         for name in ("real_label", "fake_label"):
             value = getattr(self, name)
-            if isinstance(value, list) and (
-                len(value) != 2 or not 0.0 <= value[0] <= value[1] <= 1.0
-            ):
+            if isinstance(value, tuple) and not 0.0 <= value[0] <= value[1] <= 1.0:
                 raise ValueError(f"loss.{name} range must be [low, high] in [0, 1]")
         if self.pretrain_epochs < 0:
             raise ValueError("loss.pretrain_epochs must be >= 0")
@@ -134,19 +133,16 @@ class TrainConfig:
     lr_decay_rate: float | None = None
     lr_decay_steps: int | None = None
     seed: int = 1337
-    mixed_precision: str = "auto"
-    strategy: str = "auto"
-    jit: str = "auto"
+    mixed_precision: Precision = "auto"
+    strategy: Strategy = "auto"
+    jit: JitMode = "auto"
     val_steps: int | None = 50
     image_grid_size: int = 4
     save_every_steps: int | None = 1000
     init_from: str | None = None
 
     def __post_init__(self):
-        _check_fields(self)
-        _choice("mixed_precision", self.mixed_precision, PRECISIONS)
-        _choice("strategy", self.strategy, STRATEGIES)
-        _choice("jit", self.jit, JIT_MODES)
+        check_fields(self, "train")
         for name in ("epochs", "batch_size", "image_grid_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -167,8 +163,9 @@ class ExperimentConfig:
         name: The preset it came from.
         data: The training data.
         val_data: The validation data; None: the best checkpoint follows training L1.
-        generator: The generator's ModelConfig.
-        discriminator: The discriminator's ModelConfig; None without a GAN.
+        generator: The generator's ModelConfig, resolved (every field the model
+            uses holds its value: `ModelConfig.resolved`).
+        discriminator: The discriminator's resolved ModelConfig; None without a GAN.
         loss: A LossConfig.
         train: A TrainConfig.
     """
@@ -182,7 +179,7 @@ class ExperimentConfig:
     train: TrainConfig
 
     def __post_init__(self):
-        _check_fields(self)
+        check_fields(self, "config")
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,8 +192,11 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:
-        """Builds a config from `to_dict` output; unknown keys raise ValueError."""
-        return _from_dict(cls, values, "config")
+        """Builds a config from `to_dict` output, or from the config.json of an
+        earlier run: lists become tuples, model fields left None (the model's
+        default, as earlier runs wrote them) are resolved; unknown keys and wrong
+        types raise a one-line ValueError."""
+        return from_dict(cls, values, "")
 
     @classmethod
     def from_json(cls, text: str) -> ExperimentConfig:
@@ -204,72 +204,149 @@ class ExperimentConfig:
         return cls.from_dict(json.loads(text))
 
 
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+def _union_args(hint):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
 
 
-def _type_ok(value, hint) -> bool:
+def dataclass_in(hint):
+    """The dataclass a field annotation names (alone or in an Optional), or None."""
+    return next((a for a in _union_args(hint) if dataclasses.is_dataclass(a)), None)
+
+
+def type_ok(value, hint) -> bool:
+    """Whether `value` has the annotated type: unions, Literal choices, fixed and
+    variadic tuples, dataclasses; an int is a float, a bool is not an int."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, arg) for arg in typing.get_args(hint))
+        return any(type_ok(value, arg) for arg in typing.get_args(hint))
+    if origin is Literal:
+        return isinstance(value, str) and value in typing.get_args(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(type_ok(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(type_ok, value, args))
     if hint is type(None):
         return value is None
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if hint is list:
-        return isinstance(value, list) and all(_type_ok(v, float) for v in value)
-    if dataclasses.is_dataclass(hint):
-        return isinstance(value, hint)
     return isinstance(value, hint)
 
 
-def _check_fields(obj):
+def describe(hint) -> str:
+    """A field annotation in words, for error messages."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(describe(arg) for arg in typing.get_args(hint))
+    if origin is Literal:
+        return "one of " + ", ".join(typing.get_args(hint))
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a comma-separated list of {describe(args[0])}"
+        return f"{len(args)} comma-separated {describe(args[0])}s"
+    if hint is type(None):
+        return "none"
+    return getattr(hint, "__name__", str(hint))
+
+
+def check_value(where, value, hint):
+    """Raises a one-line ValueError naming `where` unless `value` has type `hint`."""
+    if not type_ok(value, hint):
+        if typing.get_origin(hint) is Literal or any(
+            typing.get_origin(a) is Literal for a in _union_args(hint)
+        ):
+            raise ValueError(f"{where} must be {describe(hint)}, got {value!r}")
+        raise ValueError(
+            f"{where} has the wrong type: {value!r} (expected {describe(hint)})"
+        )
+
+
+def check_fields(obj, where):
     """Raises ValueError if a field of the dataclass `obj` has the wrong type."""
     hints = typing.get_type_hints(type(obj))
     for field in dataclasses.fields(obj):
-        value = getattr(obj, field.name)
-        if not _type_ok(value, hints[field.name]):
-            raise ValueError(
-                f"{type(obj).__name__}.{field.name} has the wrong type: {value!r}"
-            )
+        check_value(
+            f"{where}.{field.name}", getattr(obj, field.name), hints[field.name]
+        )
 
 
-def _from_dict(cls, values, where):
+def close_keys(key, keys, n=4):
+    """The keys of `keys` that look like the misspelt `key`: similar spelling, the
+    same last part, or an abbreviation of it ("learning_rate" -> "lr")."""
+    leaf = key.rsplit(".", 1)[-1].lower()
+    initials = "".join(part[:1] for part in leaf.split("_") if part)
+    by_leaf = [
+        k
+        for k in keys
+        if k.rsplit(".", 1)[-1] in (leaf, initials)
+        or (len(leaf) > 3 and leaf in k.rsplit(".", 1)[-1])
+    ]
+    spelt = difflib.get_close_matches(key, keys, n=n, cutoff=0.6)
+    return list(dict.fromkeys(by_leaf + spelt))[:n]
+
+
+def _as_tuples(value, hint):
+    """JSON lists as the tuples a field of type `hint` holds (other values as given)."""
+    if isinstance(value, list) and any(
+        typing.get_origin(a) is tuple for a in _union_args(hint)
+    ):
+        return tuple(value)
+    return value
+
+
+def from_dict(cls, values, where):
+    """A `cls` (a config dataclass) from plain values as JSON holds them, checking
+    keys and types first; one-line ValueError on the first problem."""
     if not isinstance(values, dict):
-        raise ValueError(f"{where} must be a JSON object")
+        raise ValueError(f"{where or 'config'} must be a JSON object")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"unknown keys in {where}: {unknown}")
+        close = close_keys(unknown[0], list(fields))
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown keys in {where or 'config'}: {unknown}{hint}")
+    if cls is ModelConfig:
+        return ModelConfig.from_dict(values).resolved()
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in values.items():
-        inner = [
-            a for a in typing.get_args(hints[name]) or [hints[name]] if a is not None
-        ]
-        target = next((a for a in inner if dataclasses.is_dataclass(a)), None)
-        if target is not None and value is not None:
-            value = _from_dict(target, value, f"{where}.{name}")
+        target = dataclass_in(hints[name])
+        if target is not None and isinstance(value, dict):
+            value = from_dict(target, value, _join(where, name))
+        value = _as_tuples(value, hints[name])
+        check_value(_join(where, name), value, hints[name])
         kwargs[name] = value
-    if cls is DataConfig:
-        return make_data_config(**kwargs)
-    return cls(**kwargs)
-
-
-def make_data_config(**kwargs):
     try:
-        config = DataConfig(**kwargs)
+        return cls(**kwargs)
     except (DataSourceError, TypeError) as error:
         raise ValueError(str(error)) from None
-    _check_fields(config)
-    return config
+
+
+def _join(where, name):
+    return f"{where}.{name}" if where else name
+
+
+def make_data_config(**values) -> DataConfig:
+    """A DataConfig from plain values (lists for tuples, a dict for hints), with the
+    types checked; ValueError (one line) on a bad one."""
+    return from_dict(DataConfig, values, "data")
 
 
 def validate(config: ExperimentConfig) -> None:
     """Raises a one-line ValueError for settings that contradict each other."""
+    for part in ("generator", "discriminator"):
+        model = getattr(config, part)
+        if model is not None and model != model.resolved():
+            raise ValueError(
+                f"{part} {model.name!r} is not resolved: use ModelConfig.resolved()"
+            )
     size = config.data.image_size
     stride = config.generator.stride
     if size % stride:
@@ -289,7 +366,7 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError(f"{config.generator.name!r} is not a generator")
     _check_hints(config)
     loss, disc = config.loss, config.discriminator
-    head = config.generator.resolved().head
+    head = config.generator.head
     for kind, needs in ((BINS, "bins"), (BINS_L1, "dual")):
         if (loss.recon == kind) != (head == needs):
             raise ValueError(
@@ -327,7 +404,7 @@ def validate(config: ExperimentConfig) -> None:
 def _check_hints(config: ExperimentConfig) -> None:
     """A generator takes L alone, or L and the hint channels when trained with hints;
     validation is always without hints (the automatic score)."""
-    channels = config.generator.resolved().input_channels
+    channels = config.generator.input_channels
     hinted = 1 + HINT_CHANNELS
     if config.data.hints is not None and channels != hinted:
         raise ValueError(

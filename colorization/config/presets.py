@@ -1,16 +1,21 @@
-"""The named presets of the seed systems, and command-line overrides of them.
+"""The named presets of the seed systems, and overrides of them.
 
     config = resolve_config("zhu-gan", {"dataset": "folder", "data_dir": "photos"})
+    config = resolve_config("tiny", {"train.lr": 3e-5, "data.image_size": 64})
 
 Each preset is a function returning an `ExperimentConfig` (schema and checks in
-`colorization.config.experiment`); `PRESETS` maps the names `train.py --preset` takes to them.
+`colorization.config.experiment`); `PRESETS` maps the names `train.py --preset` takes
+to them and to a one-line summary. The override keys come from the schema
+(`colorization.config.overrides`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
+from colorization.config import overrides as overrides_lib
 from colorization.config.experiment import (
     BINS,
     BINS_L1,
@@ -31,8 +36,10 @@ def _experiment(name, data, generator, train, loss=None, discriminator=None):
         name=name,
         data=data,
         val_data=val_data_for(data),
-        generator=ModelConfig(**generator),
-        discriminator=ModelConfig(**discriminator) if discriminator else None,
+        generator=ModelConfig(**generator).resolved(),
+        discriminator=ModelConfig(**discriminator).resolved()
+        if discriminator
+        else None,
         loss=LossConfig(**(loss or {})),
         train=TrainConfig(**train),
     )
@@ -71,8 +78,8 @@ def group4_lab_gan():
             "recon": "l2",
             "gan": "bce",
             "lam": 1000.0,
-            "real_label": [0.9, 1.0],
-            "fake_label": [0.0, 0.1],
+            "real_label": (0.9, 1.0),
+            "fake_label": (0.0, 0.1),
         },
         {"name": "pixel"},
     )
@@ -246,148 +253,208 @@ def tiny():
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named experiment: `build()` returns its ExperimentConfig; `summary` says in
+    one line what it trains and which seed report (docs/seed-systems.md) it
+    mirrors."""
+
+    build: Callable[[], ExperimentConfig]
+    summary: str
+
+    def __call__(self) -> ExperimentConfig:
+        return self.build()
+
+
 PRESETS = {
-    "studienarbeit-l1": _studienarbeit("l1"),
-    "studienarbeit-l2": _studienarbeit("l2"),
-    "zhu-gan": zhu_gan,
-    "group4-lab-gan": group4_lab_gan,
-    "group4-pix2pix": group4_pix2pix,
-    "ehrenberg-unet-sn": _ehrenberg("spectral"),
-    "ehrenberg-unet-bn": _ehrenberg("batch"),
-    "klefbom-resnet18": klefbom_resnet18,
-    "cpu-unet-l1": _cpu_recipe("cpu-unet-l1", {"recon": "l1"}),
+    "studienarbeit-l1": Preset(
+        _studienarbeit("l1"),
+        "Ketterer's U-Net (64 filters, 4 levels), L1, Adam 3e-4, batch 8, 4 epochs "
+        "(report 002)",
+    ),
+    "studienarbeit-l2": Preset(
+        _studienarbeit("l2"),
+        "Ketterer's U-Net (64 filters, 4 levels), L2, Adam 3e-4, batch 8, 4 epochs "
+        "(report 002)",
+    ),
+    "zhu-gan": Preset(
+        zhu_gan,
+        "Zhu's residual U-Net + 70x70 PatchGAN, BCE + 100 L1 after 20 epochs of L1 "
+        "(report 000)",
+    ),
+    "group4-lab-gan": Preset(
+        group4_lab_gan,
+        "Group 4's Lab GAN: Johnson ResNet generator + whole-image D, BCE + 1000 MSE "
+        "(report 001)",
+    ),
+    "group4-pix2pix": Preset(
+        group4_pix2pix,
+        "Group 4's pix2pix: 8-down U-Net + PatchGAN, LSGAN + 100 L1, Adam 5e-4 "
+        "(report 001)",
+    ),
+    "ehrenberg-unet-sn": Preset(
+        _ehrenberg("spectral"),
+        "Ehrenberg's CIFAR-10 U-Net + spectral-norm D, (1-w) adv + w L1, w 0.985 "
+        "(report 004)",
+    ),
+    "ehrenberg-unet-bn": Preset(
+        _ehrenberg("batch"),
+        "Ehrenberg's CIFAR-10 U-Net + batch-norm D, w 0.99, real label 0.9 "
+        "(report 004)",
+    ),
+    "klefbom-resnet18": Preset(
+        klefbom_resnet18,
+        "Klefbom and Mjoberg's ResNet-18 encoder U-Net, L2, Adam 1e-3 (report 003)",
+    ),
+    "cpu-unet-l1": Preset(
+        _cpu_recipe("cpu-unet-l1", {"recon": "l1"}),
+        "CPU recipe: 16-filter Studienarbeit U-Net, 128 px, L1, 2 epochs "
+        "(after report 002)",
+    ),
     # Zhu's recipe: one epoch of L1 pretraining, then BCE GAN + 100 L1 (Adam beta_1 0.5).
-    "cpu-unet-gan": _cpu_recipe(
-        "cpu-unet-gan",
-        {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 1},
-        beta_1=0.5,
-        discriminator={"name": "patchgan", "base_filters": 32},
+    "cpu-unet-gan": Preset(
+        _cpu_recipe(
+            "cpu-unet-gan",
+            {"recon": "l1", "gan": "bce", "lam": 100.0, "pretrain_epochs": 1},
+            beta_1=0.5,
+            discriminator={"name": "patchgan", "base_filters": 32},
+        ),
+        "CPU recipe: that U-Net + PatchGAN, BCE + 100 L1 after 1 epoch of L1 "
+        "(after report 000)",
     ),
     # Zhang et al.: rebalanced classification over the ab bins, annealed-mean output.
-    "cpu-unet-bins": _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
-    "effnet-l1": effnet_l1,
-    "effnet-bins": effnet_bins,
-    "default": default,
-    "default-hints": default_hints,
-    "tiny": tiny,
+    "cpu-unet-bins": Preset(
+        _cpu_recipe("cpu-unet-bins", {"recon": "bins"}, head="bins"),
+        "CPU recipe: that U-Net classifying ab bins (Zhang et al. 2016; no seed "
+        "report)",
+    ),
+    "effnet-l1": Preset(
+        effnet_l1,
+        "EfficientNet-Lite0 U-Net, L1, 128 px: the earlier ensemble's L1 member "
+        "(no seed report)",
+    ),
+    "effnet-bins": Preset(
+        effnet_bins,
+        "EfficientNet-Lite0 U-Net, ab bins, 128 px: the earlier ensemble's bins "
+        "member (no seed report)",
+    ),
+    "default": Preset(
+        default,
+        "the shipped model: EfficientNet-Lite0 U-Net, bins + L1 heads, 128-224 px, "
+        "old-scan degradations (no seed report)",
+    ),
+    "default-hints": Preset(
+        default_hints,
+        "the shipped model fine-tuned for user colour hints (Zhang et al. 2017; no "
+        "seed report)",
+    ),
+    "tiny": Preset(
+        tiny,
+        "an 8-filter 2-level U-Net on 32 px CIFAR-10, for tests and smoke runs "
+        "(no report)",
+    ),
 }
-
-_TRAIN_KEYS = (
-    "batch_size",
-    "epochs",
-    "steps_per_epoch",
-    "lr",
-    "seed",
-    "mixed_precision",
-    "strategy",
-    "jit",
-    "val_steps",
-    "save_every_steps",
-    "init_from",
-)
-OVERRIDE_KEYS = (
-    *_TRAIN_KEYS,
-    "model",
-    "loss",
-    "image_size",
-    "scales",
-    "dataset",
-    "data_dir",
-    "file_list",
-    "val_dir",
-    "manual_dir",
-    "generator",
-    "discriminator",
-    "pretrain_epochs",
-    "hints",
-)
+# The hint fields a hinted generator gets, where its model has them.
+HINT_FIELDS = {"hint_gain": HINT_GAIN, "decoder_hints": True}
 
 
 def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
-    """A preset with command-line style overrides applied and validated.
+    """A preset with overrides applied, resolved and validated.
 
     Args:
         preset: A key of `PRESETS`.
-        overrides: Keys of `OVERRIDE_KEYS`; None values are ignored. "model" names
-            the generator (its other fields reset to that model's defaults),
-            "loss" the reconstruction loss, "dataset" the data source, "file_list"
-            the list of training files under "data_dir"; "generator" and
-            "discriminator" are dicts of ModelConfig fields; "hints" (a bool)
-            trains with simulated colour hints (the preset's, or the default
-            HintConfig) or without, and sets the generator's input channels.
+        overrides: Dotted keys of `overrides.schema()` ("train.lr") or their
+            shortcuts ("lr", "dataset"), with typed values (`overrides.parse_value`
+            parses text), or a dict of fields for a section ("generator": {...}).
+            Some settings carry others along unless those are given too: a new
+            generator or discriminator name resets its other fields to that
+            model's defaults; a new data source reads its "train" split with no
+            data_dir; data.image_size drops the preset's scales; data.scales sets
+            data.image_size to its largest side; train.seed is data.seed too;
+            loss.recon sets the generator's head where it has one; data.hints
+            (true: the preset's or the default HintConfig) sets the generator's
+            input channels and hint fields; val_data follows data (with
+            val_data.data_dir, "val_dir", its folder), then val_data.* apply.
 
     Returns:
-        The ExperimentConfig.
+        The ExperimentConfig, its models resolved.
 
     Raises:
         ValueError: One line naming the unknown preset or key, or the contradiction.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    unknown = sorted(set(given) - set(OVERRIDE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown overrides {unknown}")
+    sets = overrides_lib.expand(overrides)
     base = PRESETS[preset]()
-    train = dataclasses.replace(
-        base.train, **{k: given[k] for k in _TRAIN_KEYS if k in given}
-    )
-    data = field_values(base.data) | {"seed": train.seed}
-    if "dataset" in given:
-        data |= {"source": given["dataset"], "split": "train", "data_dir": None}
-    for key, field in (
-        ("data_dir", "data_dir"),
-        ("manual_dir", "manual_dir"),
-        ("image_size", "image_size"),
-        ("file_list", "file_list"),
-    ):
-        if key in given:
-            data[field] = given[key]
-    hinted = given.get("hints", base.data.hints is not None)
-    data["hints"] = (base.data.hints or HintConfig()) if hinted else None
-    if "image_size" in given:  # one size asked for: no multi-scale unless given
-        data["scales"] = None
-    if "scales" in given:
-        data["scales"] = list(given["scales"])
+    values = base.to_dict()
+    for part in ("generator", "discriminator"):
+        if values[part] is None and any(k.startswith(part + ".") for k in sets):
+            raise ValueError(f"preset {preset!r} has no {part} to override")
+        if f"{part}.name" in sets:  # a new model starts from its own defaults
+            values[part] = {}
+    if "data.source" in sets:
+        values["data"] |= {"split": "train", "data_dir": None}
+    val_sets = {}
+    for key, value in sets.items():
+        if key.startswith("val_data."):
+            val_sets[key.partition(".")[2]] = value
+        else:
+            _assign(values, key, value, base)
+    data = values["data"]
+    if "data.image_size" in sets and "data.scales" not in sets:
+        data["scales"] = None  # one size asked for: no multi-scale unless given
+    if sets.get("data.scales") and "data.image_size" not in sets:
         data["image_size"] = max(data["scales"])
-    data = make_data_config(**data)
-    generator = base.generator.to_dict()
-    if "model" in given:
-        generator = {"name": given["model"]}
-    generator = ModelConfig.from_dict(generator | given.get("generator", {}))
-    if hinted or generator.input_channels == 1 + HINT_CHANNELS:
-        # The input channels follow the hints: L, or L and the hint channels.
-        channels = 1 + HINT_CHANNELS if hinted else None
-        hint_fields = {"hint_gain": HINT_GAIN, "decoder_hints": True}
-        for field in list(hint_fields):
-            if field not in generator.spec.defaults or not hinted:
-                hint_fields[field] = None
-            elif getattr(generator, field) is not None:
-                hint_fields[field] = getattr(generator, field)
-        generator = dataclasses.replace(
-            generator, input_channels=channels, **hint_fields
-        )
-    discriminator = base.discriminator
-    if "discriminator" in given:
-        if discriminator is None:
-            raise ValueError(f"preset {preset!r} has no discriminator to override")
-        discriminator = ModelConfig.from_dict(
-            discriminator.to_dict() | given["discriminator"]
-        )
-    loss = base.loss
-    if "loss" in given:
-        loss = dataclasses.replace(loss, recon=given["loss"])
-        if "head" in generator.spec.defaults:  # the head follows the loss
-            head = {BINS: "bins", BINS_L1: "dual"}.get(given["loss"], "tanh")
-            generator = dataclasses.replace(generator, head=head)
-    if "pretrain_epochs" in given:
-        loss = dataclasses.replace(loss, pretrain_epochs=given["pretrain_epochs"])
-    return ExperimentConfig(
-        name=base.name,
-        data=data,
-        val_data=val_data_for(data, given.get("val_dir")),
-        generator=generator,
-        discriminator=discriminator,
-        loss=loss,
-        train=train,
-    )
+    if "data.seed" not in sets:
+        data["seed"] = values["train"]["seed"]
+    generator = values["generator"]
+    if "loss.recon" in sets and "generator.head" not in sets:
+        if "head" in ModelConfig(name=generator["name"]).spec.defaults:
+            recon = values["loss"]["recon"]
+            generator["head"] = {BINS: "bins", BINS_L1: "dual"}.get(recon, "tanh")
+    _hint_inputs(generator, data["hints"] is not None, base, sets)
+    data_config = make_data_config(**data)
+    val_data = val_data_for(data_config, val_sets.pop("data_dir", None))
+    if val_sets:
+        if val_data is None:
+            raise ValueError(
+                f"{', '.join(f'val_data.{k}' for k in val_sets)}: no validation "
+                "data to set (give val_data.data_dir)"
+            )
+        val_data = make_data_config(**field_values(val_data) | val_sets)
+    values["val_data"] = None if val_data is None else dataclasses.asdict(val_data)
+    return ExperimentConfig.from_dict(values)
+
+
+def _assign(values, key, value, base):
+    """Sets dotted `key` of the nested dict `values`; data.hints set to true starts
+    from the preset's hints (or the default HintConfig), to false drops them."""
+    *path, leaf = key.split(".")
+    node = values
+    for part in path:
+        if node.get(part) is None:  # e.g. data.hints.p_none with no hints yet
+            node[part] = {}
+        node = node[part]
+    if key == "data.hints" and isinstance(value, bool):
+        value = dataclasses.asdict(base.data.hints or HintConfig()) if value else None
+    elif dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    node[leaf] = value
+
+
+def _hint_inputs(generator, hinted, base, sets):
+    """A generator takes L and the hint channels when trained with hints, L alone
+    otherwise; a generator newly hinted gets the `HINT_FIELDS` its model has."""
+    given = {k.partition(".")[2] for k in sets if k.startswith("generator.")}
+    uses = ModelConfig(name=generator["name"]).spec.defaults
+    hinted_before = base.data.hints is not None and "generator.name" not in sets
+    if hinted:
+        if "input_channels" not in given:
+            generator["input_channels"] = 1 + HINT_CHANNELS
+        for field, value in HINT_FIELDS.items():
+            if field in uses and field not in given and not hinted_before:
+                generator[field] = value
+    elif generator.get("input_channels") == 1 + HINT_CHANNELS:
+        for field in ("input_channels", *HINT_FIELDS):
+            if field not in given:
+                generator[field] = None  # the model's default

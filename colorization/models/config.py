@@ -2,19 +2,23 @@
 
 A `ModelConfig` names a model and overrides some of its hyper-parameters; every field
 left as `None` takes that model's default (its `ModelSpec.defaults`, declared next to
-its builder) when the config is `resolved()`. A field the named model does not use
-must stay `None`, so a typo such as setting `num_res_blocks` on the plain U-Net fails
-instead of being ignored.
+its builder) when the config is `resolved()`, which an `ExperimentConfig` always is
+(its presets and `from_dict` resolve, so config.json holds the real values). A field
+the named model does not use must stay `None`, so a typo such as setting
+`num_res_blocks` on the plain U-Net fails instead of being ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
-NORMS = ("batch", "instance", "spectral", "none")
-HEADS = ("tanh", "bins", "dual")
+Norm = Literal["batch", "instance", "spectral", "none"]
+NORMS = typing.get_args(Norm)
+Head = Literal["tanh", "bins", "dual"]
+HEADS = typing.get_args(Head)
 GENERATOR_NORMS = ("batch", "instance", "none")
 
 
@@ -103,13 +107,13 @@ class ModelConfig:
     depth: int | None = None
     max_filters: int | None = None
     dropout: float | None = None
-    norm: str | None = None
+    norm: Norm | None = None
     num_res_blocks: int | None = None
     input_channels: int | None = None
     output_channels: int | None = None
     power_iterations: int | None = None
     encoder_weights: str | None = None
-    head: str | None = None
+    head: Head | None = None
     hint_gain: float | None = None
     decoder_hints: bool | None = None
 
