@@ -17,9 +17,9 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from colorization.app import __main__ as app_main
 from colorization.app import colorize, server, survey_routes
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
+from colorization.cli import app as app_main
 from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
 from colorization.models.layers import nested_layers

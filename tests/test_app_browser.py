@@ -1,6 +1,6 @@
 """The web app in a real browser: Debian's headless Chromium, driven by Selenium, against
 `python -m colorization.app` with the shipped model and a survey built by
-`python -m colorization.app.survey_set`, and with tiny models: a hinted one for colour
+`python -m colorization.cli.survey_set`, and with tiny models: a hinted one for colour
 hints, an automatic one for the hint tools turned off (the shipped model may be either).
 
 Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder). The README's
@@ -67,7 +67,7 @@ def served(tmp_path_factory):
         for side, part in (("left", image[:, :half]), ("right", image[:, half:])):
             (colour / f"{name}_{side}.png").write_bytes(encode(part, "PNG"))
     built = _run(
-        "-m", "colorization.app.survey_set", str(colour), str(root / "set"),
+        "-m", "colorization.cli.survey_set", str(colour), str(root / "set"),
         "--count", "12", "--max-side", "320", timeout=900,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr

@@ -18,10 +18,10 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from colorization.app import __main__ as app_main
 from colorization.app import guards, server
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.app.server import static_dir
+from colorization.cli import app as app_main
 from colorization.inference.colorizer import Colorizer
 from tests.conftest import encode
 from tests.inference_helpers import constant_ab_model

@@ -21,16 +21,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorization.app import __main__ as app_main
 from colorization.app import (
     results,
     server,
     survey,
     survey_access,
-    survey_report,
     survey_routes,
     survey_set,
 )
+from colorization.cli import app as app_main
+from colorization.cli import survey_report
+from colorization.cli import survey_set as survey_set_cli
 from tests.conftest import encode, photo
 from tests.train_data import REPO
 
@@ -441,7 +442,9 @@ def test_the_report_refuses_what_is_not_a_survey_database(tmp_path, capsys):
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     assert survey_report.main([str(other)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 3 and all("survey_report: error:" in e for e in errors)
+    assert len(errors) == 3 and all(
+        e.startswith("colorization-survey-report: error:") for e in errors
+    )
 
 
 @pytest.mark.parametrize(
@@ -488,14 +491,14 @@ def test_the_builder_writes_the_same_scenes_for_every_source(tmp_path, photo_dir
         assert real.size == tinted.size and max(real.size) <= 64
     photos = survey.PhotoSet.load(str(out), "secret")
     assert len(photos.photos) == 10 and photos.sources == ["real", "tinted"]
-    assert survey_set.parse_model("pale=default,blend=0.3") == (
+    assert survey_set_cli.parse_model("pale=default,blend=0.3") == (
         "pale",
         None,
         {"blend": 0.3},
     )
     for bad in ("real=default", "x", "a=b,colour=2", "a=b,blend=x"):
         with pytest.raises(Exception, match="--model"):
-            survey_set.parse_model(bad)
+            survey_set_cli.parse_model(bad)
 
 
 def test_the_database_is_in_wal_mode_and_its_schema_is_made_once(tmp_path):

