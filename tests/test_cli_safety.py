@@ -14,6 +14,7 @@ import evaluate
 import infer
 from colorization.hints import user_hints
 from colorization.inference import batch_inference, image_io
+from colorization.models.model_file import ModelFacts, save_model
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
 
@@ -211,7 +212,7 @@ def test_evaluate_json_is_strict_with_a_grey_photo_and_a_tiny_one(tmp_path):
     (folder / "grey.png").write_bytes(encode(grey))
     (folder / "tiny.png").write_bytes(encode(photo("rocket", (8, 6))))  # no SSIM
     model = tmp_path / "m.keras"
-    constant_ab_model(0.1, 0.2).save(model)
+    save_model(constant_ab_model(0.1, 0.2), model, ModelFacts(256))  # size inside
     out = tmp_path / "val.json"
     assert evaluate.main([str(folder), "--model", str(model), "--json", str(out)]) == 0
     summary = _strict(out.read_text())

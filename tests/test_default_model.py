@@ -1,6 +1,7 @@
 """The model shipped in the package colorizes a sample photo, with no download."""
 
 import os
+import shutil
 
 import numpy as np
 from skimage import color
@@ -29,6 +30,19 @@ def test_shipped_model_gives_real_colour_and_keeps_l():
     assert np.abs(lab[..., 0] - color.rgb2lab(original)[..., 0]).max() < 0.5
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     assert chroma.mean() > 5.0, f"mean chroma {chroma.mean():.1f}: no real colour"
+
+
+def test_shipped_model_copied_alone_runs_at_its_own_size(tmp_path):
+    """The file carries its size (224): no sidecar is shipped or needed."""
+    alone = tmp_path / "copy.keras"
+    shutil.copy(default_model_path(), alone)
+    assert not os.path.exists(os.path.splitext(default_model_path())[0] + ".json")
+    colorizer = Colorizer.load(str(alone))
+    assert colorizer.size == 224
+    source = os.path.join(ROOT, "samples", "chelsea.jpg")
+    np.testing.assert_array_equal(
+        colorizer.colorize(source), Colorizer.load(size=224).colorize(source)
+    )
 
 
 def test_infer_samples_folder_with_the_default_model(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import evaluate
 from colorization.evaluation import metrics
 from colorization.evaluation.scoring import colourless
+from colorization.models.model_file import ModelFacts, save_model
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
 
@@ -58,7 +59,7 @@ def test_evaluate_cli_reports_model_and_baseline(tmp_path, capsys):
         (folder / f"{name}.png").write_bytes(encode(photo(name, (48, 40))))
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xffjunk")
     model = tmp_path / "m.keras"
-    constant_ab_model(0.1, 0.2).save(model)
+    save_model(constant_ab_model(0.1, 0.2), model, ModelFacts(256))  # size inside
     out = tmp_path / "val.json"
     assert (
         evaluate.main([str(folder), "--model", str(model), "--json", str(out)]) == 1

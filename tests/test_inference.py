@@ -108,11 +108,21 @@ def test_missing_models_have_clear_errors(tmp_path, monkeypatch):
         Colorizer.load(str(tmp_path / "junk.keras"))
 
 
-def test_load_reads_the_training_size_from_config_json(tmp_path):
+def test_load_reads_an_old_workdir_config_json_deprecated(tmp_path, capsys):
     tiny_unet().save(tmp_path / "model.keras")
     (tmp_path / "config.json").write_text('{"data": {"image_size": 96}}')
     loaded = Colorizer.load(str(tmp_path / "model.keras"))
     assert loaded.size == 96 and loaded.stride == 4
+    assert "deprecated" in capsys.readouterr().err
+
+
+def test_the_size_inside_the_file_wins_over_a_sidecar(tmp_path, capsys):
+    from colorization.models.model_file import ModelFacts, save_model
+
+    save_model(tiny_unet(), tmp_path / "model.keras", ModelFacts(80))
+    (tmp_path / "model.json").write_text('{"data": {"image_size": 96}}')
+    assert Colorizer.load(str(tmp_path / "model.keras")).size == 80
+    assert capsys.readouterr().err == ""  # no deprecation: nothing is read from it
 
 
 def _two_head_model():

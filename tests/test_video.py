@@ -18,6 +18,7 @@ from colorization.evaluation import metrics
 from colorization.inference import video, video_io
 from colorization.inference.colorizer import Colorizer
 from colorization.inference.temporal import Smoothing, TemporalSmoother, resolve
+from colorization.models.model_file import ModelFacts, save_model
 from data_pipeline import lab
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
@@ -333,7 +334,7 @@ def test_default_model_colours_a_clip(tmp_path):
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "warm.keras"
-    constant_ab_model(0.15, 0.25, stride=4).save(path)
+    save_model(constant_ab_model(0.15, 0.25, stride=4), path, ModelFacts(64))
     return str(path)
 
 
