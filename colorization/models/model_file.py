@@ -134,15 +134,23 @@ def with_facts(model, facts):
     """`model` (functional, one input) with `facts` inside; its layers are shared.
 
     A model that already carries facts has them replaced; any other gets a
-    `ModelFactsLayer` right after its input, so its layers keep their order and its
-    output is unchanged.
+    `ModelFactsLayer` right after its input, so that its own layers keep their order
+    (a `HintPropagation` stays last) and its output is unchanged.
     """
     layer = ModelFactsLayer(**facts.to_dict(), name=LAYER_NAME)
     if _top_facts_layers(model):
-        return keras.models.clone_model(
-            model,
-            clone_function=lambda old: layer if isinstance(old, ModelFactsLayer) else old,
-        )
+        return _replace_facts(model, layer)
+    return _insert_facts(model, layer)
+
+
+def _replace_facts(model, layer):
+    def swap(old):
+        return layer if isinstance(old, ModelFactsLayer) else old  # others shared
+
+    return keras.models.clone_model(model, clone_function=swap)
+
+
+def _insert_facts(model, layer):
     if len(model.inputs) != 1:
         raise ValueError(f"model {model.name!r} must have one input to carry facts")
     source = model.inputs[0]
@@ -152,8 +160,10 @@ def with_facts(model, facts):
     inputs = keras.Input(
         batch_shape=source.shape, dtype=source.dtype, name=input_layer.name
     )
-    # Functional.call on a symbolic input adds the layers to this graph, unnested.
-    outputs = model.call([layer(inputs)] if isinstance(model.input, list) else layer(inputs))
+    checked = layer(inputs)
+    # Functional.call on a symbolic tensor adds the model's layers to this graph
+    # (shared, unnested), where calling the model would nest it as one layer.
+    outputs = model.call([checked] if isinstance(model.input, list) else checked)
     return keras.Model(inputs, outputs, name=model.name)
 
 
@@ -271,10 +281,12 @@ def embed_facts(path, size=None):
     """
     model = load_model(path)
     facts = model_facts(model)
-    if size is not None:
-        facts = dataclasses.replace(facts, image_size=size) if facts else ModelFacts(size)
-    if facts is None:
-        model_size(model, repr(path))  # raises
+    if size is not None and facts is not None:
+        facts = dataclasses.replace(facts, image_size=size)
+    elif size is not None:
+        facts = ModelFacts(size)
+    else:
+        model_size(model, repr(path))  # raises NoSizeError without facts
     save_model(model, path, facts)
     return facts
 
