@@ -97,13 +97,13 @@ def _interleaved_ms(runs, repeats):
 def _file_rows(colorizer, sizes, repeats, figures):
     from PIL import Image
 
-    from colorization.inference import batch_inference
+    from colorization.inference import batch_inference, planning
 
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in sizes:
             source = os.path.join(tmp, f"in_{width}x{height}.jpg")
             Image.fromarray(_photo(width, height)).save(source, quality=92)
-            jobs, _ = batch_inference.plan_jobs([source], os.path.join(tmp, "out"))
+            jobs, _ = planning.plan_jobs([source], os.path.join(tmp, "out"))
 
             def run(jobs=jobs):
                 report = batch_inference.colorize_files(colorizer, jobs, progress=False)

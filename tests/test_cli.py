@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorization.inference import batch_inference
+from colorization.inference import batch_inference, planning
 from data_pipeline import files, sources
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model
@@ -153,7 +153,7 @@ def _jobs(tmp_path, widths):
     folder.mkdir()
     for i, width in enumerate(widths):
         (folder / f"{i}.png").write_bytes(encode(photo("coffee", (width, 20))))
-    return batch_inference.plan_jobs([str(folder)], str(tmp_path / "out"))[0]
+    return planning.plan_jobs([str(folder)], str(tmp_path / "out"))[0]
 
 
 def test_progress_counts_files_written_not_files_read(tmp_path, bars):
@@ -193,7 +193,7 @@ def test_training_and_inference_find_the_same_images(tmp_path):
     os.symlink(root, root / "sub" / "loop")  # a cycle is walked once
     expected = ["a.JPG", "b.tiff", "link/d.png", "sub/c.webp"]
     trained = [os.path.relpath(p, root) for p in sources.list_image_files(str(root))]
-    inferred = [relative for _, relative in batch_inference.find_images([str(root)])]
+    inferred = [relative for _, relative in planning.find_images([str(root)])]
     assert trained == inferred == expected
 
 

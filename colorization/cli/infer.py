@@ -216,11 +216,11 @@ def _run(args, hints, prog):
     """`main` after the flags and hints are read."""
     cli.quiet_opencv(args.verbose)
     cli.quiet_tensorflow(args.verbose)
-    from colorization.inference import batch_inference
+    from colorization.inference import batch_inference, planning
     from colorization.inference.colorizer import Colorizer
 
     try:
-        jobs, output = batch_inference.plan_jobs(
+        jobs, output = planning.plan_jobs(
             args.inputs, args.output, videos=True, compare=args.compare
         )
         colorizer = Colorizer.load(
@@ -231,7 +231,7 @@ def _run(args, hints, prog):
         )
         if hints is not None:
             jobs = _with_hints(jobs, hints, args.hints, colorizer)
-    except (batch_inference.UsageError, FileNotFoundError, ValueError) as error:
+    except (planning.UsageError, FileNotFoundError, ValueError) as error:
         return cli.fail(prog, error)
     report = batch_inference.colorize_files(
         colorizer,
