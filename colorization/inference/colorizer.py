@@ -306,7 +306,8 @@ class Colorizer:
         self.models = list(models)
         if not self.models:
             raise ValueError("a Colorizer needs at least one model")
-        self.size = size or model_size(self.models[0], repr(self.models[0].name))
+        first = self.models[0]
+        self.size = size or model_size(first, repr(getattr(first, "name", first)))
         self.stride = stride or max(infer_stride(m) for m in self.models)
         run = _locked(
             lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)

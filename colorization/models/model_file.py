@@ -118,6 +118,8 @@ def model_facts(model):
     """
     from colorization.models.layers import nested_layers
 
+    if not hasattr(model, "layers"):  # a plain callable
+        return None
     found = _top_facts_layers(model)
     if not found:
         found = [
