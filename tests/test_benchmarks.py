@@ -31,10 +31,11 @@ def test_train_step_benchmark_prints_its_figures(preset):
 
 
 def test_video_benchmark_prints_its_figures(tmp_path):
+    from colorization.models.model_file import ModelFacts, save_model
     from tests.inference_helpers import constant_ab_model
 
     model = tmp_path / "tiny.keras"
-    constant_ab_model(0.1, 0.2, stride=4).save(model)
+    save_model(constant_ab_model(0.1, 0.2, stride=4), model, ModelFacts(64))
     args = [sys.executable, "benchmarks/video.py", "--model", str(model)]
     args += ["--width", "64", "--height", "48", "--frames", "4", "--long-factor", "2"]
     args += ["--batch-size", "2"]
@@ -67,10 +68,11 @@ def test_inference_benchmark_times_files_and_a_hinted_recolorization(tmp_path):
 
 
 def test_app_abuse_benchmark_prints_its_table_and_figures(tmp_path):
+    from colorization.models.model_file import ModelFacts, save_model
     from tests.inference_helpers import constant_ab_model
 
     model = tmp_path / "tiny.keras"
-    constant_ab_model(0.1, 0.2, stride=4).save(model)
+    save_model(constant_ab_model(0.1, 0.2, stride=4), model, ModelFacts(64))
     args = [sys.executable, "benchmarks/app_abuse.py", "--model", str(model)]
     args += ["--big-megapixels", "0.2", "--half-open", "4", "--concurrent", "3"]
     args += ["--normal", "2", "--read-timeout", "1"]

@@ -8,6 +8,7 @@ import numpy as np
 
 import export
 from colorization.inference.colorizer import Colorizer
+from colorization.models.model_file import ModelFacts, save_model
 from tests.conftest import encode, photo
 from tests.inference_helpers import tiny_unet
 
@@ -32,9 +33,9 @@ print(json.dumps(out))
 
 def test_saved_model_matches_infer_in_a_fresh_tensorflow_only_process(tmp_path):
     model_path = tmp_path / "m.keras"
-    tiny_unet().save(model_path)
+    save_model(tiny_unet(), model_path, ModelFacts(48))  # its size inside
     out_dir = tmp_path / "exported"
-    assert export.main(["--model", str(model_path), "--size", "48", str(out_dir)]) == 0
+    assert export.main(["--model", str(model_path), str(out_dir)]) == 0
     images = np.stack([photo("astronaut", (50, 37)), photo("chelsea", (50, 37))])
     np.save(tmp_path / "images.npy", images)
     png = tmp_path / "one.png"
@@ -73,7 +74,7 @@ def test_saved_model_matches_infer_in_a_fresh_tensorflow_only_process(tmp_path):
 
 def test_existing_output_is_never_overwritten(tmp_path, capsys):
     model_path = tmp_path / "m.keras"
-    tiny_unet().save(model_path)
+    save_model(tiny_unet(), model_path, ModelFacts(48))
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine")
     assert export.main(["--model", str(model_path), str(tmp_path / "taken")]) == 2
