@@ -61,7 +61,7 @@ def test_errors_name_the_program_run(args, name):
 
 CONSOLE_SCRIPTS = [
     "colorize",
-    # colorization-train: its errors still say train.py (issue 21, to do)
+    "colorization-train",
     "colorization-evaluate",
     "colorization-export",
     "colorization-app",

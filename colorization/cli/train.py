@@ -55,10 +55,10 @@ def _positive(value):
     return number
 
 
-def parser():
+def parser(prog="train.py"):
     """The command-line parser."""
     p = cli.ArgumentParser(
-        prog="train.py", description="Train a colorization model.", allow_abbrev=False
+        prog=prog, description="Train a colorization model.", allow_abbrev=False
     )
     p.add_argument("--preset", default="studienarbeit-l1", choices=sorted(PRESETS))
     p.add_argument(
@@ -178,10 +178,11 @@ def list_keys():
 
 def main(argv=None):
     """Parses flags, trains, and returns the exit status (2: bad flags, 1: failed)."""
+    prog = cli.program("train.py", argv)
     try:
-        args = parser().parse_args(argv)
+        args = parser(prog).parse_args(argv)
     except cli.FlagError as error:
-        return cli.fail("train.py", error)
+        return cli.fail(prog, error)
     if args.list_presets or args.list_keys:
         print("\n".join(list_presets() if args.list_presets else list_keys()))
         return 0
@@ -189,7 +190,7 @@ def main(argv=None):
         for text in args.set:
             overrides.parse_assignment(text)
     except ValueError as error:
-        return cli.fail("train.py", error)
+        return cli.fail(prog, error)
     cli.quiet_tensorflow(args.verbose)
     from colorization.training.train_io import latest_checkpoint, paths
 
@@ -202,13 +203,13 @@ def main(argv=None):
         if args.export and os.path.exists(args.export):
             raise ValueError(f"--export: {args.export!r} exists; choose another folder")
     except ValueError as error:
-        return cli.fail("train.py", error)
+        return cli.fail(prog, error)
     from colorization.training.loop import TrainingDiverged, train
 
     try:
         metrics = train(config, args.workdir, resume=args.resume)
     except (TrainingDiverged, ValueError) as error:
-        return cli.fail("train.py", error, status=1)
+        return cli.fail(prog, error, status=1)
     print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
     if args.export and os.path.isfile(out["model"]):  # only the chief writes it
         from colorization.export.saved_model import export_saved_model
