@@ -238,7 +238,7 @@ def test_unwritable_folder_and_missing_converter_are_one_line(
     args = ["--format", "onnx", "--model", tiny[0], out]
     assert export.main(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pip install 'colorization[onnx]'" in err
+    assert err.count("\n") == 1 and "pip install 'keras-colorization[onnx]'" in err
     assert os.listdir(tmp_path) == []
 
 

@@ -205,7 +205,7 @@ def export_onnx(colorizer, path, source=None):
         import tf2onnx
     except ImportError as error:
         raise ImportError(
-            "ONNX export needs tf2onnx and onnx: pip install 'colorization[onnx]'"
+            "ONNX export needs tf2onnx and onnx: pip install 'keras-colorization[onnx]'"
         ) from error
     graph = _graph(colorizer.models, colorizer.size, colorizer.stride)
     spec = _spec(
