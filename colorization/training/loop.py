@@ -21,7 +21,6 @@ and the loss sums of the epoch so far.
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 
@@ -32,6 +31,7 @@ from tqdm import tqdm
 from colorization.config.experiment import ExperimentConfig
 from colorization.models import build_discriminator, build_generator
 from colorization.training import epoch_io, train_io, train_steps
+from colorization.training import workdir as workdir_state
 from colorization.training.distribute import (
     POLICIES,
     choose_jit,
@@ -41,16 +41,13 @@ from colorization.training.distribute import (
 )
 from colorization.training.epoch_io import GAN_VALUES, PLAIN_VALUES
 from colorization.training.losses import CLASSIFICATION_KINDS
+from colorization.training.workdir import OPTIONAL_STATE, TIMERS  # noqa: F401
 from data_pipeline import dataset as data
 from data_pipeline import files
 from data_pipeline.stats import PipelineStats
 
 # The running sums of an epoch, in their order in the checkpoint.
 SUMMED = ("steps",) + GAN_VALUES
-# Checkpoint entries newer than the first checkpoints: one without them resumes too
-# (they start from their initial values).
-TIMERS = ("wall_seconds", "cpu_seconds")
-OPTIONAL_STATE = TIMERS + ("epoch_sums", "rng_states")
 
 
 class TrainingDiverged(RuntimeError):
@@ -130,7 +127,7 @@ class _Run:
         keras.mixed_precision.set_global_policy(POLICIES[precision])
         self.chief = is_chief(self.strategy)
         self.out = train_io.paths(workdir)
-        _check_workdir(config, self.out, resume)
+        workdir_state.check_workdir(config, self.out, resume)
         if self.chief:
             with files.atomic_path(self.out["config"]) as temporary:
                 with open(temporary, "w", encoding="utf-8") as f:
@@ -174,9 +171,9 @@ class _Run:
     def _restore_or_init(self, trackables):
         last = train_io.latest_checkpoint(self.out["last"])
         if last:
-            _restore(self.checkpoint, trackables, last)
+            workdir_state.restore(self.checkpoint, trackables, last)
         elif self.config.train.init_from:
-            _init_from(self.generator, self.config.train.init_from)
+            workdir_state.init_from(self.generator, self.config.train.init_from)
         if not self.chief:
             return
         epoch, step = self.position()
@@ -312,18 +309,6 @@ class _Run:
             model_file.save_model(self.generator, self.out["model"], facts)
 
 
-def _check_workdir(config, out, resume):
-    has_checkpoint = train_io.latest_checkpoint(out["last"]) is not None
-    if resume and not has_checkpoint:
-        raise ValueError(f"--resume: no checkpoint in {out['last']}")
-    if has_checkpoint and os.path.exists(out["config"]):
-        with open(out["config"]) as f:
-            if ExperimentConfig.from_json(f.read()) != config:
-                raise ValueError(
-                    f"{out['config']} holds a different run; use another --workdir"
-                )
-
-
 def _build(config, strategy, precision):
     t = config.train
     keras.utils.set_random_seed(t.seed)
@@ -366,26 +351,6 @@ def _rng_states(model):
     that draw random numbers (Dropout), which the models' checkpoint leaves out."""
     weights = {id(w) for w in model.weights}
     return [v for v in model.variables if id(v) not in weights]
-
-
-def _restore(checkpoint, trackables, path):
-    """Restores `path`; a checkpoint written before the `OPTIONAL_STATE` entries
-    existed resumes too (they keep their initial values), anything else missing
-    fails."""
-    status = checkpoint.restore(path)
-    try:
-        status.assert_existing_objects_matched()
-    except AssertionError:
-        older = {k: v for k, v in trackables.items() if k not in OPTIONAL_STATE}
-        tf.train.Checkpoint(**older).restore(path).assert_existing_objects_matched()
-
-
-def _init_from(generator, path):
-    from colorization.inference.colorizer import load_model
-    from colorization.training.warm_start import copy_weights
-
-    report = copy_weights(generator, load_model(path))
-    print(f"initialised from {path}: {report.summary()}", file=sys.stderr)
 
 
 def _train_dataset(config, strategy, stats, epoch, start):
