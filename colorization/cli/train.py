@@ -35,6 +35,7 @@ from colorization import cli
 from colorization.config import experiment as C
 from colorization.config import overrides
 from colorization.config.presets import PRESETS, resolve_config
+from colorization.config.schema import describe
 from data_pipeline.config import TFDS_ALIASES
 
 DATASETS = ("folder", "tfrecord", *TFDS_ALIASES)
@@ -169,7 +170,7 @@ def list_keys():
     width = max(map(len, overrides.schema()))
     lines = []
     for key, hint in overrides.schema().items():
-        line = f"{key:<{width}}  {C.describe(hint)}"
+        line = f"{key:<{width}}  {describe(hint)}"
         if key in flags:
             line += f" (shortcut: {', '.join(flags[key])})"
         lines.append(line)

@@ -17,8 +17,6 @@ from typing import Any
 
 from colorization.config import overrides as overrides_lib
 from colorization.config.experiment import (
-    BINS,
-    BINS_L1,
     ExperimentConfig,
     LossConfig,
     TrainConfig,
@@ -385,76 +383,4 @@ def resolve_config(preset: str, overrides: dict[str, Any] | None = None):
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     sets = overrides_lib.expand(overrides)
-    base = PRESETS[preset]()
-    values = base.to_dict()
-    for part in ("generator", "discriminator"):
-        if values[part] is None and any(k.startswith(part + ".") for k in sets):
-            raise ValueError(f"preset {preset!r} has no {part} to override")
-        if f"{part}.name" in sets:  # a new model starts from its own defaults
-            values[part] = {}
-    if "data.source" in sets:
-        values["data"] |= {"split": "train", "data_dir": None}
-    val_sets = {}
-    for key, value in sets.items():
-        if key.startswith("val_data."):
-            val_sets[key.partition(".")[2]] = value
-        else:
-            _assign(values, key, value, base)
-    data = values["data"]
-    if "data.image_size" in sets and "data.scales" not in sets:
-        data["scales"] = None  # one size asked for: no multi-scale unless given
-    if sets.get("data.scales") and "data.image_size" not in sets:
-        data["image_size"] = max(data["scales"])
-    if "data.seed" not in sets:
-        data["seed"] = values["train"]["seed"]
-    generator = values["generator"]
-    if "loss.recon" in sets and "generator.head" not in sets:
-        if "head" in ModelConfig(name=generator["name"]).spec.defaults:
-            recon = values["loss"]["recon"]
-            generator["head"] = {BINS: "bins", BINS_L1: "dual"}.get(recon, "tanh")
-    _hint_inputs(generator, data["hints"] is not None, base, sets)
-    data_config = make_data_config(**data)
-    val_data = val_data_for(data_config, val_sets.pop("data_dir", None))
-    if val_sets:
-        if val_data is None:
-            raise ValueError(
-                f"{', '.join(f'val_data.{k}' for k in val_sets)}: no validation "
-                "data to set (give val_data.data_dir)"
-            )
-        val_data = make_data_config(**field_values(val_data) | val_sets)
-    values["val_data"] = None if val_data is None else dataclasses.asdict(val_data)
-    return ExperimentConfig.from_dict(values)
-
-
-def _assign(values, key, value, base):
-    """Sets dotted `key` of the nested dict `values`; data.hints set to true starts
-    from the preset's hints (or the default HintConfig), to false drops them."""
-    *path, leaf = key.split(".")
-    node = values
-    for part in path:
-        if node.get(part) is None:  # e.g. data.hints.p_none with no hints yet
-            node[part] = {}
-        node = node[part]
-    if key == "data.hints" and isinstance(value, bool):
-        value = dataclasses.asdict(base.data.hints or HintConfig()) if value else None
-    elif dataclasses.is_dataclass(value):
-        value = dataclasses.asdict(value)
-    node[leaf] = value
-
-
-def _hint_inputs(generator, hinted, base, sets):
-    """A generator takes L and the hint channels when trained with hints, L alone
-    otherwise; a generator newly hinted gets the `HINT_FIELDS` its model has."""
-    given = {k.partition(".")[2] for k in sets if k.startswith("generator.")}
-    uses = ModelConfig(name=generator["name"]).spec.defaults
-    hinted_before = base.data.hints is not None and "generator.name" not in sets
-    if hinted:
-        if "input_channels" not in given:
-            generator["input_channels"] = 1 + HINT_CHANNELS
-        for field, value in HINT_FIELDS.items():
-            if field in uses and field not in given and not hinted_before:
-                generator[field] = value
-    elif generator.get("input_channels") == 1 + HINT_CHANNELS:
-        for field in ("input_channels", *HINT_FIELDS):
-            if field not in given:
-                generator[field] = None  # the model's default
+    return overrides_lib.apply(PRESETS[preset](), sets, HINT_FIELDS)
