@@ -2,7 +2,9 @@
 
 Plain Python (no TensorFlow), so that a command line can check its flags and print its
 help at once; `data_pipeline.dataset.make_dataset` turns a `DataConfig` into a
-`tf.data.Dataset`.
+`tf.data.Dataset`. The configs are frozen: `__post_init__` only validates, and
+`DataConfig.from_dict` turns JSON values (a list of scales, a dict of hints) into
+the fields' types.
 """
 
 import dataclasses
@@ -137,8 +139,9 @@ class DataConfig:
         seed: seeds shuffling and augmentation; the pipeline is deterministic under it.
         jit_lab: compile the Lab conversion with XLA (about 3x faster on CPU).
         scales: multi-scale training: each training batch is resized (area) to one of
-            these sides, drawn per batch under the seed; examples are prepared at
-            `image_size`, the largest. None: every batch at `image_size`.
+            these sides (a tuple; `from_dict` takes a list), drawn per batch under
+            the seed; examples are prepared at `image_size`, the largest. None:
+            every batch at `image_size`.
         degrade: chance that a training example's L is degraded as an old scan
             (`data_pipeline.degrade`: fading, uneven exposure, blur, grain, JPEG);
             the ab target stays clean. 0: never.
