@@ -34,8 +34,7 @@ import sys
 from colorization import cli
 from colorization.config import experiment as C
 from colorization.config import overrides
-from colorization.config.presets import PRESETS, resolve_config
-from colorization.config.schema import describe
+from colorization.config.presets import PRESETS, preset_lines, resolve_config
 from data_pipeline.config import TFDS_ALIASES
 
 DATASETS = ("folder", "tfrecord", *TFDS_ALIASES)
@@ -156,27 +155,6 @@ def config_from_args(args, resuming=False):
     return resolve_config(args.preset, sets)
 
 
-def list_presets():
-    """One line per preset: its name and what it trains (the report it mirrors)."""
-    width = max(map(len, PRESETS))
-    return [f"{name:<{width}}  {preset.summary}" for name, preset in PRESETS.items()]
-
-
-def list_keys():
-    """One line per --set key: the key, its type and its shortcut flags."""
-    flags = {}
-    for name, key in overrides.shortcuts().items():
-        flags.setdefault(key, []).append(name)
-    width = max(map(len, overrides.schema()))
-    lines = []
-    for key, hint in overrides.schema().items():
-        line = f"{key:<{width}}  {describe(hint)}"
-        if key in flags:
-            line += f" (shortcut: {', '.join(flags[key])})"
-        lines.append(line)
-    return lines
-
-
 def main(argv=None):
     """Parses flags, trains, and returns the exit status (2: bad flags, 1: failed)."""
     prog = cli.program("train.py", argv)
@@ -185,7 +163,8 @@ def main(argv=None):
     except cli.FlagError as error:
         return cli.fail(prog, error)
     if args.list_presets or args.list_keys:
-        print("\n".join(list_presets() if args.list_presets else list_keys()))
+        lines = preset_lines() if args.list_presets else overrides.key_lines()
+        print("\n".join(lines))
         return 0
     try:  # a bad --set answers before TensorFlow loads
         for text in args.set:

@@ -113,6 +113,21 @@ def expand(overrides: dict[str, Any] | None) -> dict[str, Any]:
     return sets
 
 
+def key_lines() -> list[str]:
+    """One line per key of `schema()`: the key, its type and its shortcuts."""
+    names = {}
+    for name, key in shortcuts().items():
+        names.setdefault(key, []).append(name)
+    width = max(map(len, schema()))
+    lines = []
+    for key, hint in schema().items():
+        line = f"{key:<{width}}  {describe(hint)}"
+        if key in names:
+            line += f" (shortcut: {', '.join(names[key])})"
+        lines.append(line)
+    return lines
+
+
 def _is_section(key):
     return any(k.startswith(key + ".") for k in schema())
 

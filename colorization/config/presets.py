@@ -352,6 +352,14 @@ PRESETS = {
         "(no report)",
     ),
 }
+
+
+def preset_lines() -> list[str]:
+    """One line per preset: its name and what it trains (the report it mirrors)."""
+    width = max(map(len, PRESETS))
+    return [f"{name:<{width}}  {preset.summary}" for name, preset in PRESETS.items()]
+
+
 # The hint fields a hinted generator gets, where its model has them.
 HINT_FIELDS = {"hint_gain": HINT_GAIN, "decoder_hints": True}
 
