@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from colorization.app import colorize, server, survey_routes
+from colorization.app import colorize, server, serving, survey_routes
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.cli import app as app_main
 from colorization.inference.colorizer import Colorizer
@@ -454,7 +454,7 @@ def test_command_line_errors_are_one_line(argv, words, capsys):
 
 
 def test_the_port_in_use_is_a_one_line_error(capsys):
-    with app_main.listen("127.0.0.1", 0) as taken:
+    with serving.listen("127.0.0.1", 0) as taken:
         port = taken.getsockname()[1]
         assert app_main.main(["--port", str(port)]) == 2
     assert "error:" in capsys.readouterr().err

@@ -18,7 +18,7 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from colorization.app import guards, server
+from colorization.app import guards, server, serving
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.app.server import static_dir
 from colorization.cli import app as app_main
@@ -154,8 +154,11 @@ def _served(app, *flags):
     import uvicorn
 
     args = app_main.parse_args(["--log-level", "critical", *flags])
-    sock = app_main.listen("127.0.0.1", 0)
-    uv = uvicorn.Server(app_main.server_config(app, args))
+    sock = serving.listen("127.0.0.1", 0)
+    config = serving.server_config(
+        app, args.log_level, args.read_timeout, args.max_connections
+    )
+    uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

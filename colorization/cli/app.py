@@ -22,7 +22,6 @@ may take to come in.
 """
 
 import os
-import socket
 import sys
 
 from colorization import cli
@@ -155,12 +154,6 @@ def parse_args(argv, prog=PROG):
     return args
 
 
-def listen(host, port):
-    """A listening socket; OSError (address in use, unknown host) as it is."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=256)
-
-
 def exposure_warning(host, prog=PROG):
     """The one-line warning for a server other machines can reach, or None."""
     from colorization.app import guards
@@ -173,23 +166,6 @@ def exposure_warning(host, prog=PROG):
     )
 
 
-def server_config(app, args):
-    """The uvicorn configuration: its timeouts and limits from the flags."""
-    import uvicorn
-
-    from colorization.app import guards
-
-    return uvicorn.Config(
-        app,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=5,
-        # uvicorn's h11, closing connections whose request head does not come
-        http=guards.timed_h11(args.read_timeout),
-        limit_concurrency=args.max_connections,
-        timeout_keep_alive=5,
-    )
-
-
 def main(argv=None):
     """Serves until interrupted; returns the exit status (2: bad flags or model)."""
     prog = cli.program(PROG, argv)
@@ -197,7 +173,7 @@ def main(argv=None):
         args = parse_args(argv, prog)
     except cli.FlagError as error:
         return cli.fail(prog, error)
-    from colorization.app import survey_routes
+    from colorization.app import serving, survey_routes
     from colorization.app.survey import SurveyError
 
     try:
@@ -208,18 +184,20 @@ def main(argv=None):
             if args.survey_images
             else None
         )
-        sock = listen(args.host, args.port)
+        sock = serving.listen(args.host, args.port)
     except (SurveyError, OSError) as error:
         return cli.fail(prog, error)
     service = None
     if not args.survey_only:
         try:
-            service = _load_service(args, prog)
+            cli.quiet_tensorflow(args.verbose)
+            print(f"{prog}: loading the model...", file=sys.stderr, flush=True)
+            service = serving.load_service(
+                args.model, limits(args), args.size, args.temperature, args.blend
+            )
         except (FileNotFoundError, ValueError) as error:
             sock.close()
             return cli.fail(prog, error)
-    import uvicorn
-
     from colorization.app import guards, server
 
     name = os.path.basename(args.model) if args.model else "shipped default"
@@ -230,7 +208,18 @@ def main(argv=None):
         allowed_hosts=guards.allowed_hosts(args.host, args.allowed_host),
         read_timeout=args.read_timeout,
     )
-    host, port = sock.getsockname()[:2]
+    _announce(prog, args, sock.getsockname(), survey)
+    config = serving.server_config(
+        app, args.log_level, args.read_timeout, args.max_connections
+    )
+    serving.serve(app, sock, config, service)
+    return 0
+
+
+def _announce(prog, args, address, survey):
+    """The start-up lines on stderr: where it serves, the warning of a server other
+    machines reach, and the survey's links."""
+    host, port = address[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"{prog}: serving on http://{shown}:{port}", file=sys.stderr, flush=True)
     warning = exposure_warning(args.host, prog)
@@ -249,43 +238,24 @@ def main(argv=None):
         else:
             results += " (admin token from --survey-token/COLORIZATION_SURVEY_TOKEN)"
         print(f"{prog}: survey results at {results}", file=sys.stderr, flush=True)
-    try:
-        uvicorn.Server(server_config(app, args)).run(sockets=[sock])
-    finally:
-        if service is not None:
-            service.close()
-    return 0
 
 
-def _load_service(args, prog):
-    """The model, loaded and traced, behind its queue."""
-    cli.quiet_tensorflow(args.verbose)
-    import numpy as np
-
+def limits(args):
+    """What clients may hold of the model's service (`colorize.Limits`), from the
+    flags."""
     from colorization.app import colorize
-    from colorization.inference.colorizer import Colorizer
 
-    print(f"{prog}: loading the model...", file=sys.stderr, flush=True)
-    colorizer = Colorizer.load(
-        args.model, size=args.size, temperature=args.temperature, blend=args.blend
-    )
-    runner = colorize.ModelRunner(colorizer)
-    grey = np.zeros((32, 32, 3), np.uint8)
-    runner.colorize(grey, colorize.Options())  # trace it now
-    if colorizer.hinted:  # and the path with colour hints
-        runner.colorize(grey, colorize.Options(hints=[(0, 0, "#808080")]))
     mb = 1024 * 1024
     extra = (
         {"memory_budget": int(args.max_memory_mb * mb)} if args.max_memory_mb else {}
     )
-    limits = colorize.Limits(
+    return colorize.Limits(
         max_bytes=int(args.max_upload_mb * mb),
         max_pixels=args.max_pixels,
         queue_size=args.queue_size,
         uploads_in_flight=int(args.uploads_in_flight_mb * mb),
         **extra,
     )
-    return colorize.ColorizeService(runner, limits)
 
 
 if __name__ == "__main__":
