@@ -12,7 +12,7 @@ Modules:
     sources: folders, TFRecord shards and TensorFlow Datasets.
     dataset: make_dataset and dataset_fn for tf.distribute.
     stats: counts of skipped files.
-    tfrecords: folder -> TFRecord shards (`python -m data_pipeline.tfrecords`).
+    tfrecords: folder -> TFRecord shards (the `colorization-tfrecords` command).
     generator: the Studienarbeit's multiprocessing generator, in OpenCV.
 
 This package never imports `colorization`. Importing it does no work; the submodules

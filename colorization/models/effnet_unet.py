@@ -41,7 +41,7 @@ def build_effnet_unet(cfg):
 
     Args:
         cfg: A resolved `ModelConfig` named "effnet_unet"; `encoder_weights` is a
-            `.weights.h5` file written by `python -m colorization.convert_efficientnet`
+            `.weights.h5` file written by `scripts/convert_efficientnet.py`
             (random initialisation if None).
 
     Returns:
