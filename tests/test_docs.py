@@ -5,7 +5,8 @@ checked against the repository: `python -m MODULE` names a module of this reposi
 (or one of the few tools it names, such as pytest), `python infer.py`,
 `python scripts/...py` and `python benchmarks/...py` name files that exist, and a
 console script (`colorize`, `colorization-...`) is declared in setup.py. Links and
-images to docs/ and repository paths in backticks must exist too, and the README stays
+images (and the headings they point at) and repository paths in backticks must
+exist too, and the README stays
 a front door (under 220 lines).
 """
 
@@ -205,17 +206,30 @@ def _links(text):
     return re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", text)
 
 
+def _anchors(path):
+    """The anchors GitHub gives the headings of a page."""
+    headings = re.findall(r"^#+ (.*)$", _prose(_read(path)), re.M)
+    return {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings
+    }
+
+
 @pytest.mark.parametrize("page", [_name(p) for p in PAGES])
 def test_links_and_images_exist(page):
     path = os.path.join(REPO, page)
     missing = []
     for target in _links(_read(path)):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue  # a URL or an anchor on the same page
-        file = target.split("#")[0]
-        if not os.path.exists(os.path.join(os.path.dirname(path), file)):
+        if re.match(r"^[a-z]+:", target):
+            continue  # a URL
+        file, _, anchor = target.partition("#")
+        file = os.path.normpath(
+            os.path.join(os.path.dirname(path), file) if file else path
+        )
+        if not os.path.exists(file):
             missing.append(target)
-    assert not missing, f"{page}: links to missing files: {missing}"
+        elif anchor and file.endswith(".md") and anchor not in _anchors(file):
+            missing.append(target)
+    assert not missing, f"{page}: links to missing files or headings: {missing}"
 
 
 def test_readme_links_to_docs():
