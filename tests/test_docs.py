@@ -6,8 +6,7 @@ checked against the repository: `python -m MODULE` names a module of this reposi
 `python scripts/...py` and `python benchmarks/...py` name files that exist, and a
 console script (`colorize`, `colorization-...`) is declared in setup.py. Links and
 images (and the headings they point at) and repository paths in backticks must
-exist too, and the README stays
-a front door (under 220 lines).
+exist too, and the README stays a front door (under 220 lines).
 """
 
 import ast
