@@ -21,7 +21,22 @@ def _python(code_or_args, env=None):
     return run_python(code_or_args, env={"TF_CPP_MIN_LOG_LEVEL": None, **(env or {})})
 
 
-@pytest.mark.parametrize("command", ["train", "infer", "evaluate"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "train",
+        "infer",
+        "evaluate",
+        "export",
+        "app",
+        "checkpoints",
+        "ensemble",
+        "survey_set",
+        "survey_report",
+        "subsets",
+        "tfrecords",
+    ],
+)
 def test_parsing_flags_does_not_load_tensorflow(command):
     code = (
         "import sys\n"
