@@ -19,7 +19,7 @@ def test_compare_recipes_scores_a_workdir(tmp_path, capsys):
     assert table[0].startswith("| recipe |") and len(table) == 4
     assert table[2].startswith("| tiny-run |") and "| 2 |" in table[2]
     assert table[3].startswith("| colourless (ab = 0) |")
-    assert (workdir / "last.keras").is_file() and (workdir / "last.json").is_file()
+    assert (workdir / "last.keras").is_file()  # its facts inside: no last.json
     cached = workdir / "val_metrics.json"
     stamp = cached.stat().st_mtime_ns
     assert script.main([str(workdir), "--val", photos]) == 0
