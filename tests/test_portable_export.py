@@ -14,6 +14,7 @@ import export
 from colorization.export import portable_graph
 from colorization.inference.colorizer import Colorizer
 from colorization.models import ModelConfig, build_generator
+from colorization.models.model_file import ModelFacts, save_model
 from data_pipeline import lab
 from tests.conftest import photo
 from tests.inference_helpers import tiny_unet
@@ -55,10 +56,11 @@ def _tiny_two_heads():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """A tiny two-head U-Net saved as .keras, its Colorizer and expected outputs."""
+    """A tiny two-head U-Net saved as .keras with its size inside, its Colorizer and
+    expected outputs."""
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    _tiny_two_heads().save(path)
-    colorizer = Colorizer.load(str(path), size=SIZE)
+    save_model(_tiny_two_heads(), path, ModelFacts(SIZE))
+    colorizer = Colorizer.load(str(path))
     expected = {
         name: colorizer.colorize_array(_photo(name, size))
         for name, size in PHOTOS.items()
@@ -283,7 +285,7 @@ def test_a_hinted_model_exports_its_automatic_colorizer(tmp_path):
     from tests.inference_helpers import tiny_hinted_unet
 
     path = tmp_path / "hinted.keras"
-    tiny_hinted_unet().save(path)
+    save_model(tiny_hinted_unet(), path, ModelFacts(SIZE))
     colorizer = Colorizer.load(str(path), size=SIZE)
     assert colorizer.hinted
     image = _photo("astronaut", PHOTOS["astronaut"])
@@ -301,7 +303,7 @@ def test_a_hinted_model_round_trips_in_onnxruntime_and_tflite(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("tf2onnx")
     path = tmp_path / "hinted.keras"
-    tiny_hinted_unet().save(path)
+    save_model(tiny_hinted_unet(), path, ModelFacts(SIZE))
     image = _photo("chelsea", PHOTOS["chelsea"])
     expected = Colorizer.load(str(path), size=SIZE).colorize_array(image)
     model = ["--model", str(path), "--size", str(SIZE)]
