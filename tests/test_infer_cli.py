@@ -8,6 +8,7 @@ from PIL import Image
 from skimage import color
 
 import infer
+from colorization.models.model_file import ModelFacts, save_model
 from tests.conftest import encode, huge_png_header, photo
 from tests.inference_helpers import constant_ab_model
 
@@ -15,7 +16,8 @@ from tests.inference_helpers import constant_ab_model
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "warm.keras"
-    constant_ab_model(0.15, 0.25, stride=4).save(path)  # a warm, clearly coloured tint
+    # A warm, clearly coloured tint that says it runs at 64 px.
+    save_model(constant_ab_model(0.15, 0.25, stride=4), path, ModelFacts(image_size=64))
     return str(path)
 
 
@@ -123,7 +125,7 @@ def test_compare_globs_and_output_flag(tmp_path, model_path):
 
 def test_ensemble_flag(tmp_path, model_path):
     other = tmp_path / "cool.keras"
-    constant_ab_model(-0.15, -0.25).save(other)
+    save_model(constant_ab_model(-0.15, -0.25), other, ModelFacts(image_size=64))
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "g.png").write_bytes(encode(np.full((16, 16), 128, np.uint8)))
     assert (
