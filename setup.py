@@ -56,6 +56,7 @@ setup(
             "colorization-export = colorization.cli.export:main",
             "colorization-app = colorization.cli.app:main",
             "colorization-checkpoints = colorization.cli.checkpoints:main",
+            "colorization-embed-facts = colorization.cli.embed_facts:main",
             "colorization-ensemble = colorization.cli.ensemble:main",
             "colorization-survey-set = colorization.cli.survey_set:main",
             "colorization-survey-report = colorization.cli.survey_report:main",

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from colorization.cli import embed_facts
 from colorization.inference.colorizer import (
     Colorizer,
     NoSizeError,
@@ -16,7 +17,6 @@ from colorization.inference.colorizer import (
 from colorization.models.model_file import (
     ModelFacts,
     load_model,
-    main,
     model_facts,
     save_model,
 )
@@ -83,9 +83,9 @@ def test_an_old_sidecar_loads_with_one_deprecation_line(tmp_path, capsys):
     assert Colorizer.load(str(path)).size == 40
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "deprecated" in lines[0]
-    assert f"python -m colorization.models.model_file {path}" in lines[0]
+    assert f"colorization-embed-facts {path}" in lines[0]
     # The command it names embeds the facts; then no sidecar is needed.
-    assert main([str(path)]) == 0
+    assert embed_facts.main([str(path)]) == 0
     (tmp_path / "old.json").unlink()
     capsys.readouterr()
     expected = ModelFacts(40, training={"data": {"image_size": 40}})
@@ -119,8 +119,8 @@ def test_a_model_with_no_size_is_a_one_line_error(tmp_path, capsys):
     assert "--size" in err
     # The same file with --size runs.
     assert Colorizer.load(path, size=32).size == 32
-    assert main([str(path)]) == 2  # nothing to embed without --size
-    assert main([str(path), "--size", "32"]) == 0
+    assert embed_facts.main([str(path)]) == 2  # nothing to embed without --size
+    assert embed_facts.main([str(path), "--size", "32"]) == 0
     assert Colorizer.load(path).size == 32
 
 

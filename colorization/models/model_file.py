@@ -16,11 +16,10 @@ Models written before the facts moved inside read them, with a deprecation line,
 the `.json` sidecar beside them (`MODEL.json`, or the `config.json` of a train.py
 workdir). Re-saving such a model embeds them:
 
-    python -m colorization.models.model_file runs/old/model.keras
-    python -m colorization.models.model_file old.keras --size 256   # no sidecar at all
+    colorization-embed-facts runs/old/model.keras
+    colorization-embed-facts old.keras --size 256   # no sidecar at all
 """
 
-import argparse
 import dataclasses
 import json
 import os
@@ -238,7 +237,7 @@ def _warn_once(path, sidecar):
     _WARNED.add(key)
     print(
         f"warning: {path}: reading its facts from the sidecar {sidecar} is deprecated; "
-        f"embed them in the model file: python -m colorization.models.model_file {path}",
+        f"embed them in the model file: colorization-embed-facts {path}",
         file=sys.stderr,
     )
 
@@ -291,24 +290,3 @@ def embed_facts(path, size=None):
         model_size(model, repr(path))  # raises NoSizeError without facts
     save_model(model, path, facts)
     return facts
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Re-save a .keras model with its facts (input size, training "
-        "config) inside, read from its .json sidecar or given with --size."
-    )
-    parser.add_argument("model", help="the .keras file, rewritten in place")
-    parser.add_argument("--size", type=int, help="the network input size")
-    args = parser.parse_args(argv)
-    try:
-        facts = embed_facts(args.model, args.size)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.model} (input size {facts.image_size}, facts inside)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

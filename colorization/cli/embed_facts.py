@@ -1,0 +1,50 @@
+"""Re-save a `.keras` model with its facts (input size, training config) inside.
+
+    colorization-embed-facts old.keras              # the facts of its .json sidecar
+    colorization-embed-facts bare.keras --size 256  # a model saved without any
+
+(`python -m colorization.cli.embed_facts ...` is the same command.) The file is
+rewritten in place, whole or not at all; afterwards it needs no sidecar
+(`colorization.models.model_file.embed_facts`).
+"""
+
+import sys
+
+from colorization import cli
+
+PROG = "colorization-embed-facts"  # the name of `main(argv)` called from Python
+
+
+def parser(prog=PROG):
+    """The command-line parser."""
+    p = cli.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    p.add_argument("model", help="the .keras file, rewritten in place")
+    p.add_argument(
+        "--size", type=int, help="the network input size (wins over a sidecar)"
+    )
+    cli.add_verbose_flag(p)
+    return p
+
+
+def main(argv=None):
+    """Rewrites the model; returns the exit status (2: bad flags or model)."""
+    prog = cli.program(PROG, argv)
+    try:
+        args = parser(prog).parse_args(argv)
+        if args.size is not None and args.size < 8:
+            raise cli.FlagError("--size must be at least 8")
+    except cli.FlagError as error:
+        return cli.fail(prog, error)
+    cli.quiet_tensorflow(args.verbose)
+    from colorization.models.model_file import embed_facts
+
+    try:
+        facts = embed_facts(args.model, args.size)
+    except (FileNotFoundError, ValueError) as error:
+        return cli.fail(prog, error)
+    print(f"wrote {args.model} (input size {facts.image_size}, facts inside)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
