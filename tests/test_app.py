@@ -309,16 +309,16 @@ def test_a_failing_model_gives_a_json_5xx_and_the_server_goes_on(constant, error
 
 def _count_traces(monkeypatch):
     """A list that grows by one each time a graph of the network is traced."""
-    from colorization.inference import colorizer as colorizer_module
+    from colorization.inference import graph
 
     traces = []
-    original = colorizer_module.predict_small
+    original = graph.predict_small
 
     def counting(*args, **kwargs):
         traces.append(args[2])  # runs once per trace, not per call
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(colorizer_module, "predict_small", counting)
+    monkeypatch.setattr(graph, "predict_small", counting)
     return traces
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from skimage import color
 
-from colorization.inference.colorizer import Colorizer, ModelNotFoundError, infer_stride
+from colorization.inference.colorizer import Colorizer, ModelNotFoundError
+from colorization.inference.graph import infer_stride
 from tests.conftest import photo
 from tests.inference_helpers import constant_ab_model, hint_oracle_model, tiny_unet
 
@@ -161,13 +162,13 @@ def _loaded_with(model, size, temperature, blend, rgb):
 
 
 def test_size_temperature_and_blend_are_graph_inputs_with_the_same_pixels(monkeypatch):
-    from colorization.inference import colorizer as colorizer_module
+    from colorization.inference import graph
 
     model = _two_head_model()
     colorizer = Colorizer([model], size=32)
     assert (colorizer.temperature, colorizer.blend) == (pytest.approx(0.38), 0.5)
     traces = []
-    original = colorizer_module.predict_small
+    original = graph.predict_small
 
     def counting(*args, **kwargs):
         traces.append(args[2])
@@ -177,11 +178,11 @@ def test_size_temperature_and_blend_are_graph_inputs_with_the_same_pixels(monkey
     cases += [(24, 2.0, 0.7), (32, 0.38, 0.5), (100, 0.05, 1.0)]
     for number, (size, temperature, blend) in enumerate(cases):
         rgb = photo("chelsea", (40 + 7 * number, 30 + 3 * number))
-        monkeypatch.setattr(colorizer_module, "predict_small", counting)
+        monkeypatch.setattr(graph, "predict_small", counting)
         got = colorizer.colorize_array(
             rgb, size=size, temperature=temperature, blend=blend
         )
-        monkeypatch.setattr(colorizer_module, "predict_small", original)
+        monkeypatch.setattr(graph, "predict_small", original)
         reference = _loaded_with(model, size or 32, temperature, blend, rgb)
         np.testing.assert_array_equal(got, reference, err_msg=str(cases[number]))
     assert len(traces) == 1  # one graph for every size, temperature and blend

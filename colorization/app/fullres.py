@@ -8,7 +8,7 @@ Only one tile of rows (about `TILE_PIXELS`) is ever in float32 at full resolutio
 a photo costs its own pixels and its result (`memory.job_bytes`); the ab the network
 predicted is first upsampled along the rows (its own few rows, full width), then each
 tile takes its rows from that, with the weights `tf.image.resize` gives them: the
-pixels are those of joining the whole photo at once (`colorizer.join_ab`), bit for
+pixels are those of joining the whole photo at once (`graph.join_ab`), bit for
 bit.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorization.app.memory import TILE_PIXELS
-from colorization.inference import colorizer
+from colorization.inference import graph
 from data_pipeline import lab
 
 _CHUNK = 1 << 18  # pixels per call of the per-pixel grey function (a fixed shape)
@@ -72,11 +72,11 @@ def grey(rgb, out, tile_pixels=None):
 
 def _join_tile(rgb, rows, lower, upper, weight):
     """One tile: its ab rows interpolated from `rows` (the ab upsampled along x), then
-    `colorizer.join_ab` (whose resize is now the identity) -> uint8 (1, R, W, 3)."""
+    `graph.join_ab` (whose resize is now the identity) -> uint8 (1, R, W, 3)."""
     top = tf.gather(rows, lower, axis=1)
     bottom = tf.gather(rows, upper, axis=1)
     ab_norm = top + (bottom - top) * weight[None, :, None, None]  # (1, R, W, 2)
-    return colorizer.join_ab(rgb, ab_norm)
+    return graph.join_ab(rgb, ab_norm)
 
 
 def _join_signature(dtype):
@@ -108,7 +108,7 @@ def _row_weights(small, full, top, end):
 def join(rgb, ab_norm, out, tile_pixels=None):
     """The colorized photo written to uint8 `out` (H, W, 3), tile by tile: ab_norm
     (1, h, w, 2) upsampled to H x W and joined with the L of rgb (H, W, 3, uint8 or
-    float32 in [0, 1]), as `colorizer.join_ab` does at once."""
+    float32 in [0, 1]), as `graph.join_ab` does at once."""
     height, width = rgb.shape[:2]
     small_h = ab_norm.shape[1]
     rows = tf.image.resize(ab_norm, [small_h, width], method="bilinear")  # (1, h, W, 2)

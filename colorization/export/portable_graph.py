@@ -1,6 +1,6 @@
 """Colorizer's graph in ops every converter and runtime handles well, for ONNX and TFLite.
 
-`portable_colorize` computes what `colorization.inference.colorizer.colorize_batch` computes
+`portable_colorize` computes what `colorization.inference.graph.colorize_batch` computes
 (the tests hold the two within one level on real photos), written for export:
 - Both resizes of the photo are two matrix products with TensorFlow's exact area and
   bicubic weights: tf2onnx turns `ResizeArea` into a nearest-neighbour `Resize`, and
@@ -123,7 +123,7 @@ def _network_input(planes, size, stride):
 
 
 def portable_colorize(models, rgb, size, stride):
-    """`colorization.inference.colorizer.colorize_batch` for uint8 input, for export.
+    """`colorization.inference.graph.colorize_batch` for uint8 input, for export.
 
     Args:
         models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2); their

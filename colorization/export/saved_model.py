@@ -45,7 +45,7 @@ def _hinted_endpoint(models, size, stride):
     """The `hinted` signature: images, hint points and colours -> {"rgb"}."""
     import tensorflow as tf
 
-    from colorization.inference.colorizer import colorize_batch
+    from colorization.inference.graph import colorize_batch
 
     @tf.function(
         input_signature=[
@@ -81,7 +81,7 @@ def export_saved_model(colorizer, out_dir):
     import keras
     import tensorflow as tf
 
-    from colorization.inference.colorizer import colorize_batch
+    from colorization.inference.graph import colorize_batch
     from data_pipeline import decode
 
     out_dir = os.path.abspath(out_dir)

@@ -14,278 +14,25 @@ of the input. The same graph (`colorize_batch`) serves this API, infer.py and th
 SavedModel of export.py.
 """
 
-import contextlib
 import importlib.resources
 import os
-import threading
 
 import numpy as np
 import tensorflow as tf
 
 from colorization.hints import hint_graph, user_hints
-from colorization.models.hint_propagation import without_hint_propagation
+from colorization.inference import graph, options
 from colorization.models.model_file import (  # noqa: F401 (part of this API)
     ModelNotFoundError,
     NoSizeError,
     load_model,
     model_size,
 )
-from data_pipeline import constants as C
-from data_pipeline import image_ops, lab
-
-_CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
-_STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-# Held while a graph of the models is traced: option values are swapped into their
-# layers for the trace (`_GraphFloat`), and no other trace may see them.
-_TRACE_LOCK = threading.RLock()
 
 
 def default_model_path():
     """Where the package's shipped default model lives (it may not be installed)."""
     return str(importlib.resources.files("colorization") / "assets" / "default.keras")
-
-
-def infer_stride(model):
-    """The smallest power of two the model's input sides must be a multiple of.
-
-    Found from symbolic shapes (no computation): an input of sides 3s x 5s and 7s x 3s
-    (with the model's channels: L, or L and the hint channels) must give an output of
-    the same size.
-    """
-    import keras
-
-    channels = model.inputs[0].shape[-1] if getattr(model, "inputs", None) else 1
-    for stride in _STRIDE_CANDIDATES:
-        try:
-            ok = all(
-                tuple(
-                    model.compute_output_spec(
-                        keras.KerasTensor((1, h, w, channels))
-                    ).shape
-                )
-                == (1, h, w, 2)
-                for h, w in ((3 * stride, 5 * stride), (7 * stride, 3 * stride))
-            )
-        except Exception:  # shape mismatches inside the model: stride too small
-            ok = False
-        if ok:
-            return stride
-    raise ValueError(
-        f"model {model.name!r} does not map L (1, H, W, {channels}) to ab (1, H, W, 2)"
-    )
-
-
-@tf.function(jit_compile=True)
-def _recombine_chunk(rgb, ab):
-    """Full-resolution L of `rgb` [C, 3] joined with `ab` [C, 2] -> uint8 RGB [C, 3].
-
-    One fused XLA kernel of a fixed shape, so it compiles once for every image size.
-    """
-    lightness = lab.rgb_to_lab(rgb)[..., :1]
-    return lab.to_uint8(
-        lab.lab_to_rgb(tf.concat([lightness, ab], -1), keep_lightness=True)
-    )
-
-
-def _recombine(rgb, ab):
-    """`_recombine_chunk` over every pixel of rgb [N, H, W, 3] and ab [N, H, W, 2]."""
-    shape = tf.shape(rgb)
-    count = shape[0] * shape[1] * shape[2]
-    chunks = (count + _CHUNK - 1) // _CHUNK
-    padding = [[0, chunks * _CHUNK - count], [0, 0]]
-    rgb = tf.reshape(tf.pad(tf.reshape(rgb, [-1, 3]), padding), [chunks, _CHUNK, 3])
-    ab = tf.reshape(tf.pad(tf.reshape(ab, [-1, 2]), padding), [chunks, _CHUNK, 2])
-    result = tf.map_fn(
-        lambda pair: _recombine_chunk(pair[0], pair[1]),
-        (rgb, ab),
-        fn_output_signature=tf.uint8,
-        parallel_iterations=2,
-    )
-    return tf.reshape(
-        tf.reshape(result, [-1, 3])[:count], tf.concat([shape[:3], [3]], 0)
-    )
-
-
-def predict_small(models, rgb, size, stride, hints=None):
-    """The networks' averaged ab at the size they see, before any upsampling.
-
-    Args:
-        models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2), or
-            hinted models (L_norm and hint channels, `colorization.hints.hint_graph`); their
-            predictions are averaged (the Klefbom-Mjoberg ensemble).
-        rgb: (N, H, W, 3) uint8, or float32 in [0, 1]; grey images have three equal
-            channels.
-        size: longer side of the copy the network sees.
-        stride: the networks' stride (the copy is padded to a multiple of it).
-        hints: None (automatic), or (points float32 (K, 2), colours uint8 (K, 3)):
-            user hints at (x, y) pixels of the H x W images, the same for each image;
-            hinted models see them, automatic ones do not.
-
-    Returns:
-        (lightness, ab_norm): the L (N, h, w, 1) of the copy the network saw, in Lab
-        units, and its ab_norm (N, h, w, 2), both without the padding.
-    """
-    shape = tf.shape(rgb)
-    height, width = shape[1], shape[2]
-    scale = 255.0 if rgb.dtype == tf.uint8 else 1.0
-    small_h, small_w = image_ops.fit_size(height, width, size)
-    small = tf.cond(
-        tf.maximum(height, width) > size,
-        lambda: tf.image.resize(rgb, [small_h, small_w], method="area"),
-        lambda: tf.image.resize(rgb, [small_h, small_w], method="bicubic"),
-    )
-    small = tf.clip_by_value(small / scale, 0.0, 1.0)
-    padded_h = -(-small_h // stride) * stride
-    padded_w = -(-small_w // stride) * stride
-    lightness = lab.rgb_to_lab(small)[..., :1]  # (N, h, w, 1)
-    l_norm = tf.pad(
-        C.normalize_l(lightness),
-        [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
-        constant_values=C.PAD_L_NORM,
-    )  # (N, h', w', 1), black padding as in training
-    hint_channels = None
-    if hints is not None:
-        hint_channels = hint_graph.network_hints(
-            *hints, height, width, small_h, small_w, padded_h, padded_w
-        )  # (h', w', 3)
-        hint_channels = tf.broadcast_to(
-            hint_channels, tf.concat([tf.shape(l_norm)[:3], [3]], 0)
-        )  # (N, h', w', 3)
-    if hints is None:  # the same output without the hint propagation's ~9 ms
-        models = [without_hint_propagation(model) for model in models]
-    predictions = [
-        tf.cast(
-            model(
-                hint_graph.network_input(model, l_norm, hint_channels), training=False
-            ),
-            tf.float32,
-        )
-        for model in models
-    ]
-    ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
-    return lightness, ab_norm  # (N, h, w, 1), (N, h, w, 2)
-
-
-def join_ab(rgb, ab_norm):
-    """Upsamples ab_norm (N, h, w, 2) to the size of `rgb` (N, H, W, 3) and joins it
-    with the full-resolution L of `rgb` -> uint8 (N, H, W, 3) sRGB (graph-safe)."""
-    shape = tf.shape(rgb)
-    ab = C.denormalize_ab(
-        tf.image.resize(ab_norm, [shape[1], shape[2]], method="bilinear")
-    )  # (N, H, W, 2)
-    return _recombine(rgb, ab)
-
-
-def colorize_batch(models, rgb, size, stride, hints=None):
-    """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
-    `predict_small` then `join_ab`; the arguments are `predict_small`'s.
-
-    Returns:
-        uint8 (N, H, W, 3) sRGB with the L of the input.
-    """
-    _, ab_norm = predict_small(models, rgb, size, stride, hints)
-    return join_ab(rgb, ab_norm)
-
-
-class _GraphFloat:
-    """A graph input standing in for a layer's Python float option while a graph is
-    traced (`AnnealedMean.temperature`, `HeadBlend.weight`), so that a new value needs
-    no new trace.
-
-    Arithmetic with Python numbers is done in float64, as Python does it, and the
-    result is converted to a tensor's dtype only when it meets one, as a float is:
-    the graph computes what the float would have given, bit for bit (`1 - weight`
-    rounded from float64, not subtracted in float32).
-
-    Args:
-        value: A float64 scalar tensor.
-    """
-
-    def __init__(self, value):
-        self.value = value
-
-    def __tf_tensor__(self, dtype=None, name=None):
-        return tf.cast(self.value, dtype or tf.float32, name=name)
-
-    def _apply(self, other, op, reflected=False):
-        if isinstance(other, _GraphFloat):
-            other = other.value
-        elif isinstance(other, (int, float, np.number)) and not isinstance(other, bool):
-            other = tf.constant(float(other), tf.float64)
-        else:  # a tensor: the float meets its dtype
-            other = tf.convert_to_tensor(other)
-            mine = tf.cast(self.value, other.dtype)
-            return op(other, mine) if reflected else op(mine, other)
-        return _GraphFloat(
-            op(other, self.value) if reflected else op(self.value, other)
-        )
-
-    def __add__(self, other):
-        return self._apply(other, tf.add)
-
-    def __radd__(self, other):
-        return self._apply(other, tf.add, True)
-
-    def __sub__(self, other):
-        return self._apply(other, tf.subtract)
-
-    def __rsub__(self, other):
-        return self._apply(other, tf.subtract, True)
-
-    def __mul__(self, other):
-        return self._apply(other, tf.multiply)
-
-    def __rmul__(self, other):
-        return self._apply(other, tf.multiply, True)
-
-    def __truediv__(self, other):
-        return self._apply(other, tf.truediv)
-
-    def __rtruediv__(self, other):
-        return self._apply(other, tf.truediv, True)
-
-    def __neg__(self):
-        return _GraphFloat(-self.value)
-
-
-def _option_layers(models):
-    """The models' (AnnealedMean layers, HeadBlend layers): what a temperature and a
-    blend set."""
-    from colorization.models import layers
-
-    found = {layers.AnnealedMean: [], layers.HeadBlend: []}
-    for model in models:
-        for layer in getattr(model, "_flatten_layers", lambda: [])():
-            for cls, kept in found.items():
-                if isinstance(layer, cls) and layer not in kept:
-                    kept.append(layer)
-    return found[layers.AnnealedMean], found[layers.HeadBlend]
-
-
-@contextlib.contextmanager
-def _traced_options(bins, blends, temperatures, weights):
-    """While a graph is traced: the layers read their temperature and blend weight from
-    the graph inputs `temperatures` and `weights` (float64, one per layer)."""
-    swaps = [(layer, "temperature", temperatures[i]) for i, layer in enumerate(bins)]
-    swaps += [(layer, "weight", weights[i]) for i, layer in enumerate(blends)]
-    saved = [(layer, name, getattr(layer, name)) for layer, name, _ in swaps]
-    try:
-        for layer, name, value in swaps:
-            setattr(layer, name, _GraphFloat(value))
-        yield
-    finally:
-        for layer, name, value in saved:
-            setattr(layer, name, value)
-
-
-def _locked(fn):
-    """`fn` holding `_TRACE_LOCK`: a graph's Python code runs only while it is traced."""
-
-    def traced(*args):
-        with _TRACE_LOCK:
-            return fn(*args)
-
-    return traced
 
 
 class Colorizer:
@@ -308,9 +55,9 @@ class Colorizer:
             raise ValueError("a Colorizer needs at least one model")
         first = self.models[0]
         self.size = size or model_size(first, repr(getattr(first, "name", first)))
-        self.stride = stride or max(infer_stride(m) for m in self.models)
-        run = _locked(
-            lambda rgb: colorize_batch(self.models, rgb, self.size, self.stride)
+        self.stride = stride or max(graph.infer_stride(m) for m in self.models)
+        run = options.locked(
+            lambda rgb: graph.colorize_batch(self.models, rgb, self.size, self.stride)
         )
         self._run = {
             dtype: tf.function(
@@ -320,8 +67,8 @@ class Colorizer:
         }
         self._run_hinted = {
             dtype: tf.function(
-                _locked(
-                    lambda rgb, points, colours: colorize_batch(
+                options.locked(
+                    lambda rgb, points, colours: graph.colorize_batch(
                         self.models, rgb, self.size, self.stride, (points, colours)
                     )
                 ),
@@ -334,19 +81,21 @@ class Colorizer:
             for dtype in (tf.uint8, tf.float32)
         }
         self._predict_small = tf.function(
-            _locked(
-                lambda rgb: predict_small(self.models, rgb, self.size, self.stride)
+            options.locked(
+                lambda rgb: graph.predict_small(
+                    self.models, rgb, self.size, self.stride
+                )
             ),
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)],
         )
         self._join_ab = tf.function(
-            join_ab,
+            graph.join_ab,
             input_signature=[
                 tf.TensorSpec([None, None, None, 3], tf.uint8),
                 tf.TensorSpec([None, None, None, 2], tf.float32),
             ],
         )
-        self._bins, self._blends = _option_layers(self.models)
+        self._bins, self._blends = options.option_layers(self.models)
         self._with_options = {}  # (what, dtype, hinted) -> tf.function
 
     @classmethod
@@ -513,16 +262,20 @@ class Colorizer:
                 ]
 
             def run(rgb, size, temperatures, weights, *hints):
-                with _traced_options(self._bins, self._blends, temperatures, weights):
+                with options.traced_options(
+                    self._bins, self._blends, temperatures, weights
+                ):
                     hints = tuple(hints) or None
                     if what == "ab":
-                        return predict_small(
+                        return graph.predict_small(
                             self.models, rgb, size, self.stride, hints
                         )[1]
-                    return colorize_batch(self.models, rgb, size, self.stride, hints)
+                    return graph.colorize_batch(
+                        self.models, rgb, size, self.stride, hints
+                    )
 
             self._with_options[key] = tf.function(
-                _locked(run), input_signature=signature
+                options.locked(run), input_signature=signature
             )
         return self._with_options[key]
 

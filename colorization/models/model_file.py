@@ -10,7 +10,7 @@ ensemble's members and mean) are the configuration of a `ModelFactsLayer`, an id
 layer right after the model's input. Keras writes and reads it like any other layer,
 so the facts survive `model.save` and `keras.saving.load_model` as well. Blend,
 temperature and hint support are already layers of the network, and the stride is
-computed (`colorization.inference.colorizer.infer_stride`): they are not facts here.
+computed (`colorization.inference.graph.infer_stride`): they are not facts here.
 
 Models written before the facts moved inside read them, with a deprecation line, from
 the `.json` sidecar beside them (`MODEL.json`, or the `config.json` of a train.py

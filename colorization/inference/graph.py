@@ -1,0 +1,160 @@
+"""The colorizer's graph: the network at its size, the result at full resolution.
+
+`predict_small` runs the networks on a copy of the photo whose longer side is `size`
+(padded to a multiple of the stride) and averages their ab; `join_ab` brings that ab
+to the photo's own size and joins it with the photo's full-resolution L, in fixed-size
+chunks of one fused kernel. `colorize_batch` is both: the graph the `Colorizer`, infer.py
+and the SavedModel share.
+"""
+
+import tensorflow as tf
+
+from colorization.hints import hint_graph
+from colorization.models.hint_propagation import without_hint_propagation
+from data_pipeline import constants as C
+from data_pipeline import image_ops, lab
+
+_CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
+_STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def infer_stride(model):
+    """The smallest power of two the model's input sides must be a multiple of.
+
+    Found from symbolic shapes (no computation): an input of sides 3s x 5s and 7s x 3s
+    (with the model's channels: L, or L and the hint channels) must give an output of
+    the same size.
+    """
+    import keras
+
+    channels = model.inputs[0].shape[-1] if getattr(model, "inputs", None) else 1
+    for stride in _STRIDE_CANDIDATES:
+        try:
+            ok = all(
+                tuple(
+                    model.compute_output_spec(
+                        keras.KerasTensor((1, h, w, channels))
+                    ).shape
+                )
+                == (1, h, w, 2)
+                for h, w in ((3 * stride, 5 * stride), (7 * stride, 3 * stride))
+            )
+        except Exception:  # shape mismatches inside the model: stride too small
+            ok = False
+        if ok:
+            return stride
+    raise ValueError(
+        f"model {model.name!r} does not map L (1, H, W, {channels}) to ab (1, H, W, 2)"
+    )
+
+
+@tf.function(jit_compile=True)
+def _recombine_chunk(rgb, ab):
+    """Full-resolution L of `rgb` [C, 3] joined with `ab` [C, 2] -> uint8 RGB [C, 3].
+
+    One fused XLA kernel of a fixed shape, so it compiles once for every image size.
+    """
+    lightness = lab.rgb_to_lab(rgb)[..., :1]
+    return lab.to_uint8(
+        lab.lab_to_rgb(tf.concat([lightness, ab], -1), keep_lightness=True)
+    )
+
+
+def _recombine(rgb, ab):
+    """`_recombine_chunk` over every pixel of rgb [N, H, W, 3] and ab [N, H, W, 2]."""
+    shape = tf.shape(rgb)
+    count = shape[0] * shape[1] * shape[2]
+    chunks = (count + _CHUNK - 1) // _CHUNK
+    padding = [[0, chunks * _CHUNK - count], [0, 0]]
+    rgb = tf.reshape(tf.pad(tf.reshape(rgb, [-1, 3]), padding), [chunks, _CHUNK, 3])
+    ab = tf.reshape(tf.pad(tf.reshape(ab, [-1, 2]), padding), [chunks, _CHUNK, 2])
+    result = tf.map_fn(
+        lambda pair: _recombine_chunk(pair[0], pair[1]),
+        (rgb, ab),
+        fn_output_signature=tf.uint8,
+        parallel_iterations=2,
+    )
+    return tf.reshape(
+        tf.reshape(result, [-1, 3])[:count], tf.concat([shape[:3], [3]], 0)
+    )
+
+
+def predict_small(models, rgb, size, stride, hints=None):
+    """The networks' averaged ab at the size they see, before any upsampling.
+
+    Args:
+        models: callables mapping L_norm (N, h, w, 1) to ab_norm (N, h, w, 2), or
+            hinted models (L_norm and hint channels, `colorization.hints.hint_graph`); their
+            predictions are averaged (the Klefbom-Mjoberg ensemble).
+        rgb: (N, H, W, 3) uint8, or float32 in [0, 1]; grey images have three equal
+            channels.
+        size: longer side of the copy the network sees.
+        stride: the networks' stride (the copy is padded to a multiple of it).
+        hints: None (automatic), or (points float32 (K, 2), colours uint8 (K, 3)):
+            user hints at (x, y) pixels of the H x W images, the same for each image;
+            hinted models see them, automatic ones do not.
+
+    Returns:
+        (lightness, ab_norm): the L (N, h, w, 1) of the copy the network saw, in Lab
+        units, and its ab_norm (N, h, w, 2), both without the padding.
+    """
+    shape = tf.shape(rgb)
+    height, width = shape[1], shape[2]
+    scale = 255.0 if rgb.dtype == tf.uint8 else 1.0
+    small_h, small_w = image_ops.fit_size(height, width, size)
+    small = tf.cond(
+        tf.maximum(height, width) > size,
+        lambda: tf.image.resize(rgb, [small_h, small_w], method="area"),
+        lambda: tf.image.resize(rgb, [small_h, small_w], method="bicubic"),
+    )
+    small = tf.clip_by_value(small / scale, 0.0, 1.0)
+    padded_h = -(-small_h // stride) * stride
+    padded_w = -(-small_w // stride) * stride
+    lightness = lab.rgb_to_lab(small)[..., :1]  # (N, h, w, 1)
+    l_norm = tf.pad(
+        C.normalize_l(lightness),
+        [[0, 0], [0, padded_h - small_h], [0, padded_w - small_w], [0, 0]],
+        constant_values=C.PAD_L_NORM,
+    )  # (N, h', w', 1), black padding as in training
+    hint_channels = None
+    if hints is not None:
+        hint_channels = hint_graph.network_hints(
+            *hints, height, width, small_h, small_w, padded_h, padded_w
+        )  # (h', w', 3)
+        hint_channels = tf.broadcast_to(
+            hint_channels, tf.concat([tf.shape(l_norm)[:3], [3]], 0)
+        )  # (N, h', w', 3)
+    if hints is None:  # the same output without the hint propagation's ~9 ms
+        models = [without_hint_propagation(model) for model in models]
+    predictions = [
+        tf.cast(
+            model(
+                hint_graph.network_input(model, l_norm, hint_channels), training=False
+            ),
+            tf.float32,
+        )
+        for model in models
+    ]
+    ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
+    return lightness, ab_norm  # (N, h, w, 1), (N, h, w, 2)
+
+
+def join_ab(rgb, ab_norm):
+    """Upsamples ab_norm (N, h, w, 2) to the size of `rgb` (N, H, W, 3) and joins it
+    with the full-resolution L of `rgb` -> uint8 (N, H, W, 3) sRGB (graph-safe)."""
+    shape = tf.shape(rgb)
+    ab = C.denormalize_ab(
+        tf.image.resize(ab_norm, [shape[1], shape[2]], method="bilinear")
+    )  # (N, H, W, 2)
+    return _recombine(rgb, ab)
+
+
+def colorize_batch(models, rgb, size, stride, hints=None):
+    """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
+    `predict_small` then `join_ab`; the arguments are `predict_small`'s.
+
+    Returns:
+        uint8 (N, H, W, 3) sRGB with the L of the input.
+    """
+    _, ab_norm = predict_small(models, rgb, size, stride, hints)
+    return join_ab(rgb, ab_norm)
