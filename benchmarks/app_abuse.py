@@ -1,8 +1,8 @@
-"""Load-and-abuse benchmark of the web app (issue 20): the server's peak memory and the
+"""Load-and-abuse benchmark of the web app: the server's peak memory and the
 latency of normal uploads, of a 40 MP flat PNG, under 200 half-open connections and
 with 30 uploads at once, in one run against one real server on 127.0.0.1.
 
-    python benchmarks/app_abuse.py                       # shipped model, as in issue 20
+    python benchmarks/app_abuse.py                       # the shipped model
     python benchmarks/app_abuse.py --model tiny.keras --big-megapixels 0.5 \\
         --half-open 6 --concurrent 3 --normal 2 --read-timeout 1   # a smoke run
 

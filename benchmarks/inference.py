@@ -123,15 +123,13 @@ def hinted_colorizer(colorizer, model_path):
     from colorization.config.presets import resolve_config
     from colorization.inference.colorizer import Colorizer
     from colorization.models import build_generator, set_blend
-    from colorization.models.layers import HeadBlend
+    from colorization.models.layers import HeadBlend, nested_layers
     from colorization.training.warm_start import copy_weights
 
     shipped = colorizer.models[0]
     generator = build_generator(resolve_config("default-hints").generator)
     copy_weights(generator, shipped)
-    blends = [
-        layer for layer in shipped._flatten_layers() if isinstance(layer, HeadBlend)
-    ]
+    blends = [layer for layer in nested_layers(shipped) if isinstance(layer, HeadBlend)]
     if blends:
         set_blend(generator, blends[0].weight)
     return Colorizer([generator], size=colorizer.size, stride=colorizer.stride)

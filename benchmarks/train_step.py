@@ -132,6 +132,7 @@ def main(argv=None):
 
     from colorization.config.presets import resolve_config
     from colorization.models import build_generator
+    from colorization.models.layers import nested_layers
     from colorization.training import losses, train_steps
     from colorization.training.distribute import POLICIES, make_strategy
 
@@ -175,7 +176,7 @@ def main(argv=None):
     if args.compare_sync_bn:
         with strategy.scope():
             synced = build_generator(config.generator)
-            for layer in synced._flatten_layers(include_self=False):
+            for layer in nested_layers(synced):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.synchronized = True
             sync_opt = train_steps.make_optimizer(config.train, config.train.lr, False)

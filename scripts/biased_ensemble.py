@@ -82,11 +82,11 @@ def fine_tune(args, group, start, config):
 def _blend_of(path):
     """The bins-head weight of a two-head model file, or None for one head."""
     from colorization.inference.colorizer import load_model
-    from colorization.models.layers import HeadBlend
+    from colorization.models.layers import HeadBlend, nested_layers
 
     blends = [
         layer.weight
-        for layer in load_model(path)._flatten_layers()
+        for layer in nested_layers(load_model(path))
         if isinstance(layer, HeadBlend)
     ]
     return blends[0] if blends else None

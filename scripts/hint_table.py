@@ -1,4 +1,4 @@
-"""Measure how much colour hints help a hinted model (issue 14), beside other models.
+"""Measure how much colour hints help a hinted model, beside other models.
 
     python scripts/hint_table.py runs/hints/model.keras colorization/assets/default.keras \
         --val ../shared/datasets/photos/val --blend 0.6 --plot docs/hints.png

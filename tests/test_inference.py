@@ -144,9 +144,10 @@ def _loaded_with(model, size, temperature, blend, rgb):
     """What a Colorizer of a model loaded with these values gives (`Colorizer.load`
     sets them in the layers before the graph is traced)."""
     from colorization.models import layers, set_blend, set_temperature
+    from colorization.models.layers import nested_layers
 
-    bins = [x for x in model._flatten_layers() if isinstance(x, layers.AnnealedMean)]
-    blends = [x for x in model._flatten_layers() if isinstance(x, layers.HeadBlend)]
+    bins = [x for x in nested_layers(model) if isinstance(x, layers.AnnealedMean)]
+    blends = [x for x in nested_layers(model) if isinstance(x, layers.HeadBlend)]
     saved = [x.temperature for x in bins], [x.weight for x in blends]
     try:
         if temperature is not None:

@@ -200,7 +200,7 @@ def default_hints():
 
 
 def effnet_bins():
-    """The bins member of the ensemble shipped before: the EfficientNet-Lite0 U-Net with
+    """The bins member of the two-model ensemble the default starts from: the EfficientNet-Lite0 U-Net with
     Zhang et al.'s classification head (rebalanced cross-entropy over ab bins,
     annealed-mean output), 128 px, random crops and flips, 6 epochs."""
     return _experiment(
@@ -230,7 +230,7 @@ def _cpu_recipe(name, loss, beta_1=0.9, discriminator=None, head=None):
 
 
 def effnet_l1():
-    """The L1 member of the ensemble shipped before: the U-Net on the ImageNet
+    """The L1 member of that two-model ensemble: the U-Net on the ImageNet
     EfficientNet-Lite0 encoder, regressing ab with L1 (the first shipped model)."""
     return _experiment(
         "effnet-l1",
