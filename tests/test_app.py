@@ -379,14 +379,14 @@ def test_a_photo_done_in_row_tiles_is_the_same_as_done_at_once(
     dual, monkeypatch, dtype, size
 ):
     from colorization.app import fullres
-    from colorization.inference import batch_inference
+    from colorization.inference import image_io
 
     rgb = photo("astronaut", size)  # (20, 13): smaller than the network's 32
     if dtype == np.float32:
         rgb = rgb.astype(np.float32) / 255
     runner = ModelRunner(Colorizer(dual.models, size=32))
     at_once = dual.colorize_array(rgb)
-    grey_at_once = batch_inference.grey_preview(rgb)
+    grey_at_once = image_io.colourless(rgb)
     for tile in (size[0] * size[1], 500, size[0], 1):  # one tile, some, one row
         monkeypatch.setattr(fullres, "TILE_PIXELS", tile)
         np.testing.assert_array_equal(runner.colorize(rgb, colorize.Options()), at_once)

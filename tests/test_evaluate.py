@@ -7,7 +7,7 @@ import pytest
 
 import evaluate
 from colorization.evaluation import metrics
-from colorization.evaluation.scoring import colourless
+from colorization.inference.image_io import colourless
 from colorization.models.model_file import ModelFacts, save_model
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model

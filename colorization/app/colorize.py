@@ -332,7 +332,7 @@ class ColorizeService:
         if options.output != "grey":
             try:
                 self.runner.colorize(rgb, options, colour)
-            except _model_errors() as error:
+            except batch_inference.model_errors() as error:
                 raise ModelError(batch_inference.short_error(error)) from error
         alpha = image.alpha if options.output == "colorized" else None
         del upload, image, rgb, colour  # a kept upload stays in `uploads`
@@ -393,9 +393,3 @@ def _save(image, alpha, jpeg):
         height,
         0.0,
     )
-
-
-def _model_errors():
-    import tensorflow as tf
-
-    return (tf.errors.OpError, MemoryError)

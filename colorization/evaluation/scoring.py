@@ -27,11 +27,6 @@ PER_IMAGE = ("psnr", "ssim", "colourfulness", "ab_auc", "hist_a", "hist_b")
 PSNR_CAP = 60.0  # dB: an MSE of 0.065 of 8-bit levels, under 8-bit rounding's 1/12
 
 
-def colourless(rgb):
-    """The ab = 0 baseline: the photo's L with no colour, uint8 RGB."""
-    return image_io.to_uint8(lab.drop_colour(rgb).numpy())
-
-
 def _scores(truth, result, truth_ab):
     ab = metrics.ab_channels(result)
     hist = metrics.ab_histograms(ab)
@@ -75,7 +70,7 @@ def evaluate_paths(colorizer, paths, progress=True):
         row = {"path": path, "truth_colourfulness": metrics.colourfulness(truth)}
         for name, result in (
             ("model", colorizer.colorize_array(data.rgb)),
-            ("baseline", colourless(truth)),
+            ("baseline", image_io.colourless(truth)),
         ):
             scores, hist = _scores(truth, result, truth_ab)
             row[name] = scores

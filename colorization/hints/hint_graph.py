@@ -10,6 +10,7 @@ and never on the padding; overlapping squares average their colours. The colour'
 
 import tensorflow as tf
 
+from colorization.models.registry import is_hinted
 from data_pipeline import constants as C
 from data_pipeline import hints as hint_maps
 from data_pipeline import lab
@@ -42,17 +43,11 @@ def network_hints(points, colours, height, width, small_h, small_w, padded_h, pa
     return tf.concat([hint_ab, hint_mask], -1)  # (h', w', 3)
 
 
-def takes_hints(model):
-    """Whether `model` (a Keras model, or a callable without inputs) is hinted."""
-    inputs = getattr(model, "inputs", None)
-    return bool(inputs) and inputs[0].shape[-1] == hint_maps.INPUT_CHANNELS
-
-
 def network_input(model, l_norm, hints=None):
     """What `model` takes for L_norm (N, h, w, 1): L_norm itself for an automatic
     model; for a hinted one, L_norm and the hint channels `hints` (N, h, w, 3), or no
     hint (zeros) when `hints` is None."""
-    if not takes_hints(model):
+    if not is_hinted(model):
         return l_norm
     if hints is None:
         return hint_maps.no_hints(l_norm)

@@ -42,7 +42,7 @@ def _write_animation(job, animation, colored, compare):
     image_io.write_animation(job.target, colored, *timing, alphas)
     if compare:
         pairs = [
-            np.concatenate([grey_preview(frame.rgb), rgb], axis=1)
+            np.concatenate([image_io.colourless(frame.rgb), rgb], axis=1)
             for frame, rgb in zip(animation.frames, colored)
         ]
         image_io.write_animation(compare_path(job.target), pairs, *timing)
@@ -113,7 +113,7 @@ def _colorize_video(colorizer, job, batch_size, max_pixels, progress, smooth, re
         _fail(report, job, str(error))
     except OSError as error:
         _fail(report, job, f"cannot write {job.target}: {error.strerror or error}")
-    except _model_errors() as error:
+    except model_errors() + (ValueError,) as error:  # and a frame it cannot take
         _fail(report, job, f"cannot colorize: {short_error(error)}")
     else:
         report.done.append(job.target)
@@ -129,7 +129,7 @@ def _colorize_images(
     """
     from tqdm import tqdm
 
-    model_errors = _model_errors()
+    errors = model_errors() + (ValueError,)  # and a photo it cannot take
     pending = {}  # (H, W) -> [(job, ImageData)]
     bar = tqdm(total=len(jobs), unit="image", disable=not progress)
 
@@ -147,7 +147,7 @@ def _colorize_images(
         return colorizer.colorize_array(rgb, job.hints)  # a photo alone
 
     def write(job, data, result):
-        gray = grey_preview(data.rgb) if compare else None
+        gray = image_io.colourless(data.rgb) if compare else None
         try:
             _write(job, result, data.alpha, gray, compare)
         except OSError as error:
@@ -163,7 +163,7 @@ def _colorize_images(
         except user_hints.HintError as error:
             fail(job, f"{job.hints_file}: {error}")
             return
-        except model_errors as error:
+        except errors as error:
             if len(group) == 1:
                 fail(group[0][0], f"cannot colorize: {short_error(error)}")
             else:  # one at a time: only the file that fails is lost
@@ -185,7 +185,7 @@ def _colorize_images(
             ]
         except user_hints.HintError as error:
             return fail(job, f"{job.hints_file}: {error}")
-        except model_errors as error:
+        except errors as error:
             return fail(job, f"cannot colorize: {short_error(error)}")
         try:
             _write_animation(job, animation, colored, compare)
@@ -230,21 +230,15 @@ def _colorize_images(
 _JPEG = (".jpg", ".jpeg", ".jpe")
 
 
-def _model_errors():
-    """What running the network on one batch can raise that concerns its files."""
+def model_errors():
+    """What running the networks can raise that is not a bug: a failed op (out of
+    memory on a large photo, say) or memory running out."""
     import tensorflow as tf
 
-    return (tf.errors.OpError, MemoryError, ValueError)
+    return (tf.errors.OpError, MemoryError)
 
 
 def short_error(error):
     """An error message on one line, at most 300 characters (TensorFlow's run long)."""
     text = " ".join(str(error).split())
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def grey_preview(rgb):
-    """What the network saw: the input's L with no colour, uint8 RGB."""
-    from data_pipeline import lab
-
-    return image_io.to_uint8(lab.drop_colour(rgb).numpy())

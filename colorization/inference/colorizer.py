@@ -20,7 +20,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from colorization.hints import hint_graph, user_hints
+from colorization.hints import user_hints
 from colorization.inference import graph, options
 from colorization.models.model_file import (  # noqa: F401 (part of this API)
     ModelNotFoundError,
@@ -28,6 +28,7 @@ from colorization.models.model_file import (  # noqa: F401 (part of this API)
     load_model,
     model_size,
 )
+from colorization.models.registry import is_hinted
 
 
 def default_model_path():
@@ -152,7 +153,7 @@ class Colorizer:
     @property
     def hinted(self):
         """Whether the models take colour hints (`colorization.hints.user_hints`)."""
-        return all(hint_graph.takes_hints(model) for model in self.models)
+        return all(is_hinted(model) for model in self.models)
 
     def check_hints(self, hints, height, width):
         """Checked `user_hints.Hints` for an H x W photo, or None for no hint.

@@ -117,6 +117,14 @@ def to_uint8(rgb):
     return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def colourless(rgb):
+    """The photo's Lab lightness with no colour (a = b = 0), uint8 RGB: what a colorizer
+    sees of it, and the baseline evaluation scores models against."""
+    from data_pipeline import lab
+
+    return to_uint8(lab.drop_colour(rgb).numpy())
+
+
 def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, animation=False):
     """Reads a photo file into an `ImageData`.
 

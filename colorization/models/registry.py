@@ -96,5 +96,7 @@ def min_input_size(cfg):
 
 def is_hinted(model):
     """Whether a built generator takes L and the three hint channels (hint a, hint b,
-    hint mask; `data_pipeline.hints`) rather than L alone."""
-    return model.inputs[0].shape[-1] == 1 + HINT_CHANNELS
+    hint mask; `data_pipeline.hints`) rather than L alone. A callable that is not a
+    Keras model takes no hints."""
+    inputs = getattr(model, "inputs", None)
+    return bool(inputs) and inputs[0].shape[-1] == 1 + HINT_CHANNELS
