@@ -45,7 +45,7 @@ def restore(checkpoint, trackables, path):
 def init_from(generator, path):
     """Copies the weights of the `.keras` model `path` into `generator`
     (`colorization.training.warm_start`)."""
-    from colorization.inference.colorizer import load_model
+    from colorization.models.model_file import load_model
     from colorization.training.warm_start import copy_weights
 
     report = copy_weights(generator, load_model(path))
