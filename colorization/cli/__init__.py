@@ -75,6 +75,29 @@ def program(default, argv=None):
     return default if name in ("", "-c", "-") else name
 
 
+def run_tool(prog, parse, work, errors=(FileNotFoundError, ValueError)):
+    """The body of a tool's `main`: `parse()` its flags (a `FlagError` is one line,
+    exit 2), import TensorFlow quietly (`--verbose` keeps its log), then `work(args)`
+    (an error of `errors` is one line, exit 2). Returns the exit status: 0, or what
+    `work` returns."""
+    try:
+        args = parse()
+    except FlagError as error:
+        return fail(prog, error)
+    quiet_tensorflow(args.verbose)
+    try:
+        return work(args) or 0
+    except errors as error:
+        return fail(prog, error)
+
+
+def keras_output(args):
+    """Checks that `args.output` names a `.keras` file; returns `args`."""
+    if not args.output.endswith(".keras"):
+        raise FlagError(f"the output must end in .keras, not {args.output!r}")
+    return args
+
+
 def one_line(error):
     """An error message on one line (TensorFlow's can span many)."""
     return " ".join(str(error).split())

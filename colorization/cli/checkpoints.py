@@ -47,29 +47,24 @@ def parser(prog=PROG):
 def main(argv=None):
     """Writes the model; returns the exit status (2: bad flags or run, nothing written)."""
     prog = cli.program(PROG, argv)
-    try:
-        args = parser(prog).parse_args(argv)
-        if not args.output.endswith(".keras"):
-            raise cli.FlagError(f"the output must end in .keras, not {args.output!r}")
-    except cli.FlagError as error:
-        return cli.fail(prog, error)
-    cli.quiet_tensorflow(args.verbose)
+    return cli.run_tool(
+        prog, lambda: cli.keras_output(parser(prog).parse_args(argv)), _write
+    )
+
+
+def _write(args):
     from colorization.training.checkpoints import write_model
 
-    try:
-        write_model(
-            args.workdir,
-            args.output,
-            args.which,
-            args.temperature,
-            args.blend,
-            args.size,
-            args.propagate_hints,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        return cli.fail(prog, error)
+    write_model(
+        args.workdir,
+        args.output,
+        args.which,
+        args.temperature,
+        args.blend,
+        args.size,
+        args.propagate_hints,
+    )
     print(f"wrote {args.output} (the {args.which} checkpoint of {args.workdir})")
-    return 0
 
 
 if __name__ == "__main__":

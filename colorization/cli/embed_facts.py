@@ -29,21 +29,21 @@ def parser(prog=PROG):
 def main(argv=None):
     """Rewrites the model; returns the exit status (2: bad flags or model)."""
     prog = cli.program(PROG, argv)
-    try:
-        args = parser(prog).parse_args(argv)
-        if args.size is not None and args.size < 8:
-            raise cli.FlagError("--size must be at least 8")
-    except cli.FlagError as error:
-        return cli.fail(prog, error)
-    cli.quiet_tensorflow(args.verbose)
+    return cli.run_tool(prog, lambda: _parse(prog, argv), _embed)
+
+
+def _parse(prog, argv):
+    args = parser(prog).parse_args(argv)
+    if args.size is not None and args.size < 8:
+        raise cli.FlagError("--size must be at least 8")
+    return args
+
+
+def _embed(args):
     from colorization.models.model_file import embed_facts
 
-    try:
-        facts = embed_facts(args.model, args.size)
-    except (FileNotFoundError, ValueError) as error:
-        return cli.fail(prog, error)
+    facts = embed_facts(args.model, args.size)
     print(f"wrote {args.model} (input size {facts.image_size}, facts inside)")
-    return 0
 
 
 if __name__ == "__main__":

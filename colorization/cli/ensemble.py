@@ -36,21 +36,16 @@ def parser(prog=PROG):
 def main(argv=None):
     """Writes the ensemble; returns the exit status (2: bad flags or members)."""
     prog = cli.program(PROG, argv)
-    try:
-        args = parser(prog).parse_args(argv)
-        if not args.output.endswith(".keras"):
-            raise cli.FlagError(f"the output must end in .keras, not {args.output!r}")
-    except cli.FlagError as error:
-        return cli.fail(prog, error)
-    cli.quiet_tensorflow(args.verbose)
+    return cli.run_tool(
+        prog, lambda: cli.keras_output(parser(prog).parse_args(argv)), _write
+    )
+
+
+def _write(args):
     from colorization.export.ensemble import write_ensemble
 
-    try:
-        write_ensemble(args.output, args.members, args.mean)
-    except (FileNotFoundError, ValueError) as error:
-        return cli.fail(prog, error)
+    write_ensemble(args.output, args.members, args.mean)
     print(f"wrote {args.output} ({len(args.members)} members, {args.mean} mean)")
-    return 0
 
 
 if __name__ == "__main__":

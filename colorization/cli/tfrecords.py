@@ -30,19 +30,19 @@ def parser(prog=PROG):
 def main(argv=None):
     """Writes the shards; returns the exit status (2: bad flags or folders)."""
     prog = cli.program(PROG, argv)
-    try:
-        args = parser(prog).parse_args(argv)
-    except cli.FlagError as error:
-        return cli.fail(prog, error)
-    cli.quiet_tensorflow(args.verbose)
-    from data_pipeline import sources, tfrecords
+    # DataSourceError is a ValueError: a folder that is not one of images.
+    return cli.run_tool(
+        prog,
+        lambda: parser(prog).parse_args(argv),
+        lambda args: _write(prog, args),
+        errors=(ValueError, OSError),
+    )
 
-    try:
-        result = tfrecords.write_shards(
-            args.source, args.output, args.shards, args.prefix
-        )
-    except (sources.DataSourceError, ValueError, OSError) as error:
-        return cli.fail(prog, error)
+
+def _write(prog, args):
+    from data_pipeline import tfrecords
+
+    result = tfrecords.write_shards(args.source, args.output, args.shards, args.prefix)
     for path in result["skipped"]:
         print(f"{prog}: skipped (cannot decode): {path}", file=sys.stderr)
     print(
