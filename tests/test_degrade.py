@@ -143,15 +143,15 @@ def test_pipeline_degrades_l_only_and_keeps_the_padding(photo_folder):
 def test_multiscale_batches_take_the_listed_sides_under_the_seed(photo_folder):
     sizes = []
     for seed in range(6):
-        batches = _batches(photo_folder, scales=[32, 64], seed=seed)
+        batches = _batches(photo_folder, scales=(32, 64), seed=seed)
         for l_norm, ab, mask in batches:
             side = l_norm.shape[1]
             assert l_norm.shape[1:] == (side, side, 1) and ab.shape[1:3] == (side, side)
             assert set(np.unique(mask.numpy())) <= {0.0, 1.0}
             sizes.append(side)
     assert set(sizes) == {32, 64}
-    first = [b[0].numpy() for b in _batches(photo_folder, scales=[32, 64], seed=3)]
-    again = [b[0].numpy() for b in _batches(photo_folder, scales=[32, 64], seed=3)]
+    first = [b[0].numpy() for b in _batches(photo_folder, scales=(32, 64), seed=3)]
+    again = [b[0].numpy() for b in _batches(photo_folder, scales=(32, 64), seed=3)]
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
 

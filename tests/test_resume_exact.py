@@ -31,7 +31,7 @@ def _config(photos):
     # 8 photos in batches of 4 and 3 steps an epoch: each epoch starts a second pass.
     # (The degradations draw from the same per-file seed as the crops.)
     config = tiny_config(
-        photos, epochs=2, steps_per_epoch=3, save_every_steps=1, scales=[24, 32]
+        photos, epochs=2, steps_per_epoch=3, save_every_steps=1, scales=(24, 32)
     )
     data = dataclasses.replace(config.data, augment="crop_flip")
     return dataclasses.replace(config, data=data)
@@ -88,7 +88,7 @@ def test_batches_are_a_function_of_their_position(photos):
         data_dir=photos,
         image_size=32,
         augment="crop_flip",
-        scales=[24, 32],
+        scales=(24, 32),
         degrade=0.5,
     )
 
