@@ -3,13 +3,17 @@
     python scripts/learning_curve.py /work/runs/default --output docs/learning_curve.png
 
 Reads WORKDIR/metrics.csv (one row per epoch, written by train.py) and draws val PSNR,
-hist. intersection a and b, and colourfulness (as a share of the truth's) against the
-run's cumulative CPU-hours, so one can see whether more training still helps.
-`--baseline` adds the colourless (ab = 0) model's PSNR and hist. values measured on
-the same validation batches, if given as PSNR,HIST_A,HIST_B.
+hist. intersection a and b, colourfulness (as a share of the truth's), global cast
+(Lab units) and hue error (degrees) against the run's cumulative CPU-hours, so one can
+see whether more training still helps, and what it does to colour. The cast panel
+shows the colourless (ab = 0) model's cast on the same validation batches, which
+metrics.csv holds (`val_baseline_cast`); `--baseline` adds its PSNR and hist. values,
+if given as PSNR,HIST_A,HIST_B. Runs logged before a score existed leave its panel
+empty.
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -20,23 +24,28 @@ PANELS = (
     ("val_hist_a", "hist. intersection a"),
     ("val_hist_b", "hist. intersection b"),
     ("val_colourfulness_ratio", "colourfulness / truth's"),
+    ("val_cast", "global cast (Lab units)"),
+    ("val_hue_error", "hue error (degrees)"),
 )
+COLUMNS = 3  # panels per row
 
 
 def plot(runs, output, baseline=None):
-    """Draws the four panels for `runs` ({label: metric rows}) into `output` (PNG)."""
+    """Draws the panels for `runs` ({label: metric rows}) into `output` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.4))
-    for axis, (key, title) in zip(axes, PANELS):
-        for label, rows in runs.items():
+    lines = math.ceil(len(PANELS) / COLUMNS)
+    figure, axes = plt.subplots(lines, COLUMNS, figsize=(4 * COLUMNS, 3.4 * lines))
+    for axis, (key, title) in zip(axes.flat, PANELS):
+        # One colour per run in every panel, also where an older run has no points.
+        for colour, (label, rows) in enumerate(runs.items()):
             points = [(r["cpu_hours"], r[key]) for r in rows if key in r]
             if points:
                 x, y = zip(*points)
-                axis.plot(x, y, marker="o", label=label)
+                axis.plot(x, y, marker="o", color=f"C{colour}", label=label)
         if baseline and key in baseline:
             axis.axhline(baseline[key], color="grey", linestyle="--", label="ab = 0")
         if key == "val_colourfulness_ratio":
@@ -44,7 +53,7 @@ def plot(runs, output, baseline=None):
         axis.set_title(title)
         axis.set_xlabel("CPU-hours of training")
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes.flat[0].legend(fontsize=8)
     figure.tight_layout()
     from data_pipeline import files
 
@@ -71,16 +80,21 @@ def main(argv=None):
             )
             return 2
         runs[os.path.basename(os.path.normpath(workdir))] = rows
-    baseline = None
+    baseline = {}
     if args.baseline:
         values = [float(v) for v in args.baseline.split(",")]
         baseline = dict(zip(("val_psnr", "val_hist_a", "val_hist_b"), values))
+    # The baseline's cast depends only on the validation photos: the first run's.
+    last_rows = [rows[-1] for rows in runs.values()]
+    casts = [r["val_baseline_cast"] for r in last_rows if "val_baseline_cast" in r]
+    if casts:
+        baseline["val_cast"] = casts[0]
     print(f"wrote {plot(runs, args.output, baseline)}")
     for label, rows in runs.items():
         last = rows[-1]
         print(
             f"{label}: {len(rows)} epochs, {last['cpu_hours']:.2f} CPU-hours, "
-            + ", ".join(f"{key}={last[key]:.3f}" for key, _ in PANELS)
+            + ", ".join(f"{key}={last[key]:.3f}" for key, _ in PANELS if key in last)
         )
     return 0
 

@@ -80,9 +80,20 @@ def test_evaluate_cli_reports_model_and_baseline(tmp_path, capsys):
         "hist_b",
         "colourfulness",
         "colourfulness_ratio",
+        "cast",
     ):
         assert np.isfinite(summary["model"][key]) and np.isfinite(
             summary["baseline"][key]
         )
     assert summary["baseline"]["colourfulness_ratio"] < 0.05
     assert summary["model"]["colourfulness"] > summary["baseline"]["colourfulness"]
+    # The model paints ab = (12.8, 25.6) everywhere: a hue that the photos' coloured
+    # pixels mostly lack; the colourless baseline has no hue at all.
+    assert 0 < summary["model"]["hue_error"] <= 180
+    assert summary["baseline"]["hue_error"] is None
+    assert all(row["baseline"]["hue_error"] is None for row in summary["images"])
+    assert summary["baseline"]["cast"] > 5 and summary["model"]["cast"] > 5
+    header = next(line for line in printed.out.splitlines() if "psnr" in line)
+    assert header.endswith("| cast | hue_error |")
+    baseline_row = next(line for line in printed.out.splitlines() if "baseline" in line)
+    assert baseline_row.endswith("| - |")

@@ -5,10 +5,12 @@
 
 (`python evaluate.py ...` is the same command.) The grey input of each photo is its own
 L, so a perfect model would recover it. Prints PSNR, SSIM, ab-error AuC, a/b histogram
-intersection and colourfulness for the model and for ab = 0; --json writes the set and
-per-image figures as strict JSON: PSNR is capped at 60 dB (an identical image, such as
-the baseline of a grey photo, scores 60), and an undefined figure (SSIM of a photo
-under 11 pixels a side) is null and left out of the set's mean.
+intersection, colourfulness, global cast (Lab units) and hue error (degrees) for the
+model and for ab = 0; --json writes the set and per-image figures as strict JSON: PSNR
+is capped at 60 dB (an identical image, such as the baseline of a grey photo, scores
+60), and an undefined figure (SSIM of a photo under 11 pixels a side, the hue error of
+a photo with no pixel coloured in both result and truth, always the baseline's) is
+null ("-" in the table) and left out of the set's mean.
 """
 
 import os

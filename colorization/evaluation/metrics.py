@@ -7,6 +7,8 @@ ab_histograms / histogram_intersection
                              Studienarbeit's metric: sum of min of two histograms)
 ab_error_auc                 Zhang et al. (2016): area under the curve of the share
                              of pixels whose ab error is within t, t = 0..150
+global_cast                  distance between the mean ab of a result and the truth's
+hue_error                    mean hue angle difference where both are coloured
 flicker                      of a video: mean |ab change| between consecutive frames
                              over the pixels whose L barely changed
 """
@@ -18,6 +20,11 @@ from data_pipeline import lab
 
 AB_BINS = np.arange(-128, 129, 1.0)  # 256 bins of one Lab unit
 AUC_THRESHOLDS = np.arange(0, 151, 1.0)
+# Lab units: a pixel has a hue for `hue_error` where its chroma sqrt(a^2 + b^2) is
+# above this: well above the chroma 8-bit rounding leaves on grey (under 1 for the
+# colourless baseline), and the hue of weaker colour is hardly seen (a just noticeable
+# difference in Lab is about 2.3 units).
+HUE_MIN_CHROMA = 5.0
 
 
 def psnr(truth, prediction):
@@ -74,6 +81,35 @@ def ab_error_auc(ab_truth, ab_prediction):
     error.sort()
     within = np.searchsorted(error, AUC_THRESHOLDS, side="right") / error.size
     return float(np.mean((within[1:] + within[:-1]) / 2))  # trapezoids on a unit grid
+
+
+def _pixels(ab):
+    return np.asarray(ab, np.float64).reshape(-1, 2)
+
+
+def global_cast(ab_truth, ab_result):
+    """The colour cast of a result over the whole image: the Euclidean distance, in
+    Lab units, between its mean ab and the truth's (0 if the means agree)."""
+    shift = _pixels(ab_result).mean(0) - _pixels(ab_truth).mean(0)
+    return float(np.hypot(*shift))
+
+
+def hue_error(ab_truth, ab_result, min_chroma=HUE_MIN_CHROMA):
+    """The mean absolute difference of hue angle, in degrees within [0, 180], between
+    result and truth over the pixels whose chroma is above `min_chroma` in both.
+
+    Returns:
+        that mean, or NaN if no pixel is coloured in both (a grey result or truth).
+    """
+    truth, result = _pixels(ab_truth), _pixels(ab_result)
+    both = (np.hypot(*truth.T) > min_chroma) & (np.hypot(*result.T) > min_chroma)
+    if not both.any():
+        return float("nan")
+    turn = np.arctan2(result[both, 1], result[both, 0]) - np.arctan2(
+        truth[both, 1], truth[both, 0]
+    )
+    turn = np.abs((turn + np.pi) % (2 * np.pi) - np.pi)  # the shorter way round
+    return float(np.degrees(turn).mean())
 
 
 def flicker(lab_frames, skip=(), max_lightness_change=1.0):

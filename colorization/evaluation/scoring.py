@@ -6,9 +6,15 @@ and for the set, for the model and for the baseline.
 
 PSNR is capped at `PSNR_CAP` = 60 dB, as libvmaf caps the PSNR of 8-bit video: an
 identical result (the baseline of a grey photo) scores 60, not infinity, so set means
-stay finite. A figure that is undefined (SSIM of a photo under 11 pixels a side) is
-NaN here and null in JSON (`write_summary` writes strict JSON), and set means leave it
-out.
+stay finite. A figure that is undefined (SSIM of a photo under 11 pixels a side, the
+hue error of a photo with no pixel coloured in both result and truth, and so always
+the baseline's) is NaN here, null in JSON (`write_summary` writes strict JSON) and
+"-" in the table, and set means leave it out.
+
+The global cast (`metrics.global_cast`, Lab units) and the hue error
+(`metrics.hue_error`, degrees) show what the accuracy figures hide: how far the
+colour of the whole photo is off, and whether the colours a result does paint have
+the right hue. The baseline's cast is the distance of the truth's mean ab from 0.
 """
 
 import json
@@ -23,7 +29,16 @@ from colorization.training import losses
 from data_pipeline import constants as C
 from data_pipeline import files, lab
 
-PER_IMAGE = ("psnr", "ssim", "colourfulness", "ab_auc", "hist_a", "hist_b")
+PER_IMAGE = (
+    "psnr",
+    "ssim",
+    "colourfulness",
+    "ab_auc",
+    "hist_a",
+    "hist_b",
+    "cast",
+    "hue_error",
+)
 PSNR_CAP = 60.0  # dB: an MSE of 0.065 of 8-bit levels, under 8-bit rounding's 1/12
 
 
@@ -38,6 +53,8 @@ def _scores(truth, result, truth_ab):
         "ab_auc": metrics.ab_error_auc(truth_ab, ab),
         "hist_a": metrics.histogram_intersection(hist[0], truth_hist[0]),
         "hist_b": metrics.histogram_intersection(hist[1], truth_hist[1]),
+        "cast": metrics.global_cast(truth_ab, ab),
+        "hue_error": metrics.hue_error(truth_ab, ab),
     }, hist
 
 
@@ -47,9 +64,10 @@ def evaluate_paths(colorizer, paths, progress=True):
     Returns:
         {"model": set metrics, "baseline": set metrics, "truth": {"colourfulness"},
          "images": [per-image dicts], "failed": [(path, reason)]}. Set metrics are
-        means over images, except hist_a/hist_b, which compare the a and b
-        distributions of all pixels of the set (as the Studienarbeit measured them),
-        and colourfulness_ratio = mean colourfulness / the truth's.
+        means over images (of the images where the figure is defined), except
+        hist_a/hist_b, which compare the a and b distributions of all pixels of the
+        set (as the Studienarbeit measured them), and colourfulness_ratio = mean
+        colourfulness / the truth's. cast is in Lab units, hue_error in degrees.
     """
     from tqdm import tqdm
 
@@ -159,25 +177,37 @@ def score_model(model, folder, cache=None, again=False, limit=None):
     return summary
 
 
+TABLE = (
+    "psnr",
+    "ssim",
+    "ab_auc",
+    "hist_a",
+    "hist_b",
+    "colourfulness",
+    "colourfulness_ratio",
+    "cast",
+    "hue_error",
+)
+TWO_DECIMALS = ("cast", "hue_error")  # Lab units and degrees
+
+
+def _cell(key, value):
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.2f}" if key in TWO_DECIMALS else f"{value:.3f}"
+
+
 def format_table(summary):
-    """The set metrics of model and baseline as a Markdown table."""
-    keys = (
-        "psnr",
-        "ssim",
-        "ab_auc",
-        "hist_a",
-        "hist_b",
-        "colourfulness",
-        "colourfulness_ratio",
-    )
-    lines = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    """The set metrics of model and baseline as a Markdown table, with the `TABLE`
+    columns; an undefined figure (the baseline's hue error) is "-"."""
+    lines = ["| | " + " | ".join(TABLE) + " |", "|---" * (len(TABLE) + 1) + "|"]
     for name in ("model", "baseline"):
-        lines.append(
-            f"| {name} | " + " | ".join(f"{summary[name][k]:.3f}" for k in keys) + " |"
-        )
-    lines.append(
-        f"| truth | | | | | | {summary['truth']['colourfulness']:.3f} | 1.000 |"
-    )
+        cells = [_cell(k, summary[name][k]) for k in TABLE]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    truth = {"colourfulness": summary["truth"]["colourfulness"]}
+    truth["colourfulness_ratio"] = 1.0
+    cells = [_cell(k, truth[k]) if k in truth else "" for k in TABLE]
+    lines.append("| truth | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -190,7 +220,17 @@ def valid_box(valid):
     return np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-BATCH_SCORES = ("l1", "psnr", "ab_auc", "hist_a", "hist_b", "colourfulness_ratio")
+BATCH_SCORES = (
+    "l1",
+    "psnr",
+    "ab_auc",
+    "hist_a",
+    "hist_b",
+    "colourfulness_ratio",
+    "cast",
+    "hue_error",
+    "baseline_cast",
+)
 
 
 def score_batches(predict, dataset):
@@ -204,8 +244,11 @@ def score_batches(predict, dataset):
 
     Returns:
         {name: float} for the names in `BATCH_SCORES`: the mean masked L1 of ab_norm,
-        mean PSNR and ab AuC per image, hist. a / b intersections of all pixels, and
-        the mean colourfulness as a ratio of the truth's.
+        mean PSNR and ab AuC per image, hist. a / b intersections of all pixels, the
+        mean colourfulness as a ratio of the truth's, the mean global cast (Lab
+        units) and hue error (degrees; NaN if no image has a pixel coloured in both
+        prediction and truth), and the colourless baseline's mean cast on the same
+        images (the distance of the truth's mean ab from 0), for comparison.
     """
     rows, hists = [], {"model": np.zeros((2, 256)), "truth": np.zeros((2, 256))}
     for l_norm, ab, mask in dataset:
@@ -235,11 +278,15 @@ def score_batches(predict, dataset):
                     "ab_auc": metrics.ab_error_auc(truth_ab, result_ab),
                     "colourfulness": metrics.colourfulness(result),
                     "truth_colourfulness": metrics.colourfulness(truth),
+                    "cast": metrics.global_cast(truth_ab, result_ab),
+                    "hue_error": metrics.hue_error(truth_ab, result_ab),
+                    "baseline_cast": metrics.global_cast(truth_ab, 0 * truth_ab),
                 }
             )
     if not rows:
         return {name: float("nan") for name in BATCH_SCORES}
     mean = {k: float(np.mean([row[k] for row in rows])) for k in rows[0]}
+    mean["hue_error"] = _mean([row["hue_error"] for row in rows])  # of the defined
     return {
         "l1": mean["l1"],
         "psnr": mean["psnr"],
@@ -248,4 +295,7 @@ def score_batches(predict, dataset):
         "hist_b": metrics.histogram_intersection(hists["model"][1], hists["truth"][1]),
         "colourfulness_ratio": mean["colourfulness"]
         / max(mean["truth_colourfulness"], 1e-9),
+        "cast": mean["cast"],
+        "hue_error": mean["hue_error"],
+        "baseline_cast": mean["baseline_cast"],
     }

@@ -24,7 +24,8 @@ GAN_VALUES = PLAIN_VALUES + ("g_adv", "d_loss", "d_acc_real", "d_acc_fake")
 
 def validate(predict, val_ds):
     """The validation scores (`val_` + `scoring.BATCH_SCORES`), or {} without
-    validation data (`val_ds` None)."""
+    validation data (`val_ds` None). `val_hue_error` is NaN (nan in metrics.csv)
+    while no validation image has a pixel coloured in both prediction and truth."""
     if val_ds is None:
         return {}
     scores = scoring.score_batches(predict, val_ds)
