@@ -280,7 +280,17 @@ def test_an_old_config_json_loads_as_the_resolved_config():
     new = resolve_config(
         "default-hints", {"dataset": "folder", "data_dir": "photos", "val_dir": "val"}
     )
-    assert old == new
+    # The recipe of round two: the newer fields missing from the file take the
+    # values that mean "as before" (a half-resolution bins head, no global branch,
+    # nothing frozen); the rate and length were round two's.
+    round_two = dataclasses.replace(
+        new,
+        generator=dataclasses.replace(
+            new.generator, bins_stride=2, global_context=False
+        ),
+        train=dataclasses.replace(new.train, lr=3e-5, epochs=8, freeze_stride=0),
+    )
+    assert old == round_two
     assert old.generator.base_filters == 16 and old.data.scales == (128, 160, 192, 224)
 
 
@@ -314,8 +324,15 @@ def test_a_workdir_with_an_old_config_json_resumes(tmp_path, monkeypatch):
     (tmp_path / "config.json").write_text("".join(OLD_DEFAULT_HINTS_JSON))
     monkeypatch.setattr(train_io, "latest_checkpoint", lambda directory: "ckpt-1")
     given = {"dataset": "folder", "data_dir": "photos", "val_dir": "val"}
-    workdir_state.check_workdir(resolve_config("default-hints", given), out, True)
-    other = resolve_config("default-hints", given | {"train.lr": 1e-5})
+    round_two = given | {
+        "train.lr": 3e-5,
+        "train.epochs": 8,
+        "train.freeze_stride": 0,
+        "generator.bins_stride": 2,
+        "generator.global_context": False,
+    }
+    workdir_state.check_workdir(resolve_config("default-hints", round_two), out, True)
+    other = resolve_config("default-hints", round_two | {"train.lr": 1e-5})
     with pytest.raises(ValueError, match="holds a different run"):
         workdir_state.check_workdir(other, out, True)
 

@@ -121,6 +121,10 @@ class TrainConfig:
             generator's input: `colorization.training.warm_start`; of an ensemble, its last
             member), for example the shipped model, automatic or hinted; used
             only when the workdir holds no checkpoint yet.
+        freeze_stride: Freeze the pretrained encoder up to its feature map of this
+            stride (effnet_unet: 2, 4, 8, 16 or 32; 0 freezes nothing): its stem
+            and early blocks get no gradient and no update, and their backward pass
+            is not computed (`models.efficientnet_lite.freeze_to_stride`).
     """
 
     epochs: int = 1
@@ -140,9 +144,14 @@ class TrainConfig:
     image_grid_size: int = 4
     save_every_steps: int | None = 1000
     init_from: str | None = None
+    freeze_stride: int = 0
 
     def __post_init__(self):
         check_fields(self, "train")
+        if self.freeze_stride not in (0, 2, 4, 8, 16, 32):
+            raise ValueError(
+                f"freeze_stride must be 0, 2, 4, 8, 16 or 32, got {self.freeze_stride}"
+            )
         for name in ("epochs", "batch_size", "image_grid_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -134,11 +134,12 @@ def klefbom_resnet18():
 
 def default():
     """The shipped default model: one U-Net on the ImageNet EfficientNet-Lite0 encoder
-    with two heads (Zhang et al.'s rebalanced ab bins and an L1 regression, blended),
-    trained at several scales (128-224 px, one side per batch) on crops, flips and
-    old-scan degradations of the input L. 24 epochs of 500 steps; give it the photos
-    and --init-from (the shipped model) or --encoder-weights (README: "The shipped
-    default model")."""
+    with two heads (Zhang et al.'s rebalanced ab bins at a quarter of the resolution
+    and an L1 regression, blended) and an image-level branch (Iizuka et al.'s global
+    context) into every decoder level, trained at several scales (128-224 px, one
+    side per batch) on crops, flips and old-scan degradations of the input L, the
+    encoder frozen up to stride 4. 24 epochs of 500 steps; give it the photos and
+    --init-from (the shipped model) or --encoder-weights (docs/model.md)."""
     return _experiment(
         "default",
         {
@@ -148,7 +149,12 @@ def default():
             "augment": "crop_flip",
             "degrade": 0.3,
         },
-        {"name": "effnet_unet", "head": "dual"},
+        {
+            "name": "effnet_unet",
+            "head": "dual",
+            "bins_stride": 4,
+            "global_context": True,
+        },
         {
             "lr": 1e-4,
             "lr_decay_rate": 0.5,
@@ -158,6 +164,7 @@ def default():
             "steps_per_epoch": 500,
             "val_steps": None,
             "save_every_steps": 250,
+            "freeze_stride": 4,
         },
         {"recon": "bins_l1", "l1_weight": 5.0},
     )
@@ -179,9 +186,11 @@ def default_hints():
     none, the others 1 + a geometric number with p = 1/8, each the mean ab of a 1-9
     px patch), which enter beside L and, pooled, every decoder block
     (`decoder_hints`), multiplied by HINT_GAIN. Start it --init-from the shipped
-    model: the hint weights start at zero, so it starts as exactly that model. 8
-    epochs of 500 steps at a lower rate, to keep the automatic colorization;
-    validation scores it without hints."""
+    model (how the shipped weights were trained) or from an automatic `default`
+    model, whose hint weights start at zero, so it starts as exactly that model;
+    the layers new to either (the global-context branch) start as the identity.
+    12 epochs of 500 steps, the rate halving every 2,000; validation scores it
+    without hints."""
     base = default()
     return dataclasses.replace(
         base,
@@ -194,7 +203,7 @@ def default_hints():
             decoder_hints=True,
         ),
         train=dataclasses.replace(
-            base.train, lr=3e-5, lr_decay_steps=2000, epochs=8, steps_per_epoch=500
+            base.train, lr=1e-4, lr_decay_steps=2000, epochs=12, steps_per_epoch=500
         ),
     )
 

@@ -209,13 +209,19 @@ def _norm_act_dropout(x, name, norm, act, dropout, gamma_initializer):
     return x
 
 
-def bins_output(x, upsample=1, name="ab"):
+def bins_output(x, upsample=1, name="ab", pool=1):
     """Zhang et al.'s head: a 1x1 convolution to logits over the in-gamut ab bins
     (layer "ab_logits", which the classification loss reads), their annealed mean in
     float32, and bilinear upsampling by `upsample`. The model's output stays ab in
-    [-1, 1], so inference and export do not know which head was trained."""
+    [-1, 1], so inference and export do not know which head was trained. With `pool`
+    > 1 the features are average-pooled by it first (the logits at a lower
+    resolution, upsampled by `upsample * pool`): the logits convolution's weights
+    are the same, so a head trained at one resolution runs at another."""
     centres = ab_gamut.gamut_centres()
+    if pool > 1:
+        x = keras.layers.AveragePooling2D(pool, name=f"{name}_pool")(x)
     logits = keras.layers.Conv2D(len(centres), 1, name="ab_logits")(x)
+    upsample *= pool
     mean_name = name if upsample == 1 else f"{name}_mean"
     ab = AnnealedMean(centres, ab_gamut.TEMPERATURE, dtype="float32", name=mean_name)(
         logits
@@ -225,12 +231,13 @@ def bins_output(x, upsample=1, name="ab"):
     return ab
 
 
-def dual_output(x, upsample=1, blend=0.5):
+def dual_output(x, upsample=1, blend=0.5, bins_pool=1):
     """Two heads on one trunk: Zhang et al.'s bins head ("ab_bins", from the logits
-    layer "ab_logits") and an L1 regression head ("ab_l1", from "ab_conv"), blended
-    by a `HeadBlend` layer into the output "ab". Training reads both heads; inference
-    and export see one ab output, as for every other generator."""
-    bins_ab = bins_output(x, upsample, name="ab_bins")
+    layer "ab_logits", its features pooled by `bins_pool`) and an L1 regression head
+    ("ab_l1", from "ab_conv"), blended by a `HeadBlend` layer into the output "ab".
+    Training reads both heads; inference and export see one ab output, as for every
+    other generator."""
+    bins_ab = bins_output(x, upsample, name="ab_bins", pool=bins_pool)
     # Zero at the start: grey, so a trunk taken from a trained bins model is not
     # pulled about by a random second head.
     l1_ab = keras.layers.Conv2D(2, 1, kernel_initializer="zeros", name="ab_conv")(x)

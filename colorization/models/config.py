@@ -19,6 +19,7 @@ Norm = Literal["batch", "instance", "spectral", "none"]
 NORMS = typing.get_args(Norm)
 Head = Literal["tanh", "bins", "dual"]
 HEADS = typing.get_args(Head)
+BINS_STRIDES = (2, 4, 8)
 GENERATOR_NORMS = ("batch", "instance", "none")
 
 
@@ -100,6 +101,10 @@ class ModelConfig:
         decoder_hints: Whether every decoder block also gets the hints at its own
             resolution (effnet_unet with hints), so that a fine-tune does not have to
             teach the pretrained encoder to carry them.
+        bins_stride: Stride of the bins head's logits (effnet_unet with head "bins"
+            or "dual"): 2 (half resolution), 4 (a quarter, as Zhang et al.) or 8.
+        global_context: Whether an image-level branch (Iizuka et al. 2016: the
+            pooled top features) modulates every decoder level (effnet_unet).
     """
 
     name: str = "unet"
@@ -116,6 +121,8 @@ class ModelConfig:
     head: Head | None = None
     hint_gain: float | None = None
     decoder_hints: bool | None = None
+    bins_stride: int | None = None
+    global_context: bool | None = None
 
     def __post_init__(self):
         specs = _specs()
@@ -198,8 +205,13 @@ def _check_value(name: str, value: Any) -> None:
             raise ValueError(f"dropout must be a float in [0, 1), got {value!r}.")
     elif name in ("norm", "encoder_weights") and not isinstance(value, str):
         raise ValueError(f"{name} must be a str, got {value!r}.")
-    elif name == "decoder_hints" and not isinstance(value, bool):
-        raise ValueError(f"decoder_hints must be true or false, got {value!r}.")
+    elif name in ("decoder_hints", "global_context") and not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}.")
+    elif name == "bins_stride" and value not in BINS_STRIDES:
+        raise ValueError(
+            f"bins_stride must be one of {', '.join(map(str, BINS_STRIDES))}, "
+            f"got {value!r}."
+        )
     elif name == "hint_gain":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok or not value > 0:

@@ -243,3 +243,39 @@ def build_efficientnet_lite0_encoder(
     if weights:
         load_efficientnet_weights(encoder, weights)
     return encoder
+
+
+def freeze_to_stride(model, stride):
+    """Freezes the layers of the EfficientNet-Lite0 encoder inside `model` up to the
+    feature map of `stride` (2, 4, 8, 16 or 32): its stem and the blocks before it.
+
+    The high-resolution stages of a pretrained encoder hold few weights and most of
+    a step's backward pass: with nothing trainable before them, no gradient flows
+    through them at all. Their batch norms then normalise with their moving
+    statistics (Keras runs a frozen BatchNormalization in inference mode).
+
+    Returns:
+        The number of layers frozen.
+
+    Raises:
+        ValueError: If `model` holds no such encoder or `stride` is not one of its.
+    """
+    if stride not in FEATURE_STRIDES:
+        raise ValueError(
+            f"stride must be one of {', '.join(map(str, FEATURE_STRIDES))}, "
+            f"got {stride!r}."
+        )
+    encoders = [layer for layer in model.layers if layer.name == ENCODER_NAME]
+    if not encoders:
+        raise ValueError(
+            f"{model.name!r} has no EfficientNet-Lite0 encoder to freeze; "
+            "freezing the encoder is for the effnet_unet generator."
+        )
+    last = FEATURE_BLOCKS[FEATURE_STRIDES.index(stride)]
+    prefixes = ("conv_stem", "bn0") + tuple(f"blocks_{i}_" for i in range(last + 1))
+    frozen = 0
+    for layer in encoders[0].layers:
+        if layer.name.startswith(prefixes):
+            layer.trainable = False
+            frozen += 1
+    return frozen

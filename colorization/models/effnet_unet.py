@@ -21,9 +21,34 @@ from colorization.models.efficientnet_lite import (
     FEATURE_STRIDES,
     build_efficientnet_lite0_encoder,
 )
-from colorization.models.layers import BilinearUpSampling2D, HintGain, PooledHints
+from colorization.models.layers import (
+    BilinearUpSampling2D,
+    GlobalModulation,
+    HintGain,
+    PooledHints,
+)
 
 DECODER_WIDTHS = (16, 8, 4, 2)  # x base_filters, at strides 16, 8, 4, 2
+GLOBAL_WIDTH = 256  # the image-level vector of the global-context branch
+
+
+def global_context(top, name="global"):
+    """Iizuka et al.'s global features: the encoder's top features (stride 32)
+    averaged over the image and one dense layer, (batch, GLOBAL_WIDTH)."""
+    pooled = keras.layers.GlobalAveragePooling2D(name=f"{name}_pool")(top)
+    return keras.layers.Dense(GLOBAL_WIDTH, activation="relu", name=f"{name}_dense")(
+        pooled
+    )
+
+
+def modulate(x, context, filters, *, name):
+    """A decoder level's features modulated by the image-level vector
+    (`GlobalModulation`); the scales and shifts start at zero, so a model grown from
+    one without the branch starts as exactly that model."""
+    params = keras.layers.Dense(2 * filters, kernel_initializer="zeros", name=name)(
+        context
+    )
+    return GlobalModulation(name=f"{name}_apply")([x, params])
 
 
 def decoder_block(x, skip, filters, *, name, norm, hints=None):
@@ -51,7 +76,11 @@ def build_effnet_unet(cfg):
         encoder's stem convolution beside L, multiplied by `hint_gain`; with
         `decoder_hints` every decoder block also gets them at its resolution
         (`PooledHints`, last in its concatenation, so a model widened from an
-        automatic one gives zero weights to them).
+        automatic one gives zero weights to them). `bins_stride` is the stride of
+        the bins head's logits (2: half resolution; 4: a quarter, as Zhang et al.,
+        4x less work for the head and its loss); `global_context` adds Iizuka et
+        al.'s image-level branch (`global_context`, `modulate`) to every decoder
+        level.
     """
     inputs = keras.Input((None, None, cfg.input_channels), name="L")
     x = inputs
@@ -62,6 +91,7 @@ def build_effnet_unet(cfg):
     )
     features = encoder(x)  # strides 2, 4, 8, 16, 32: 16, 24, 40, 112, 320 channels
     x = features[-1]  # (batch, H / 32, W / 32, 320)
+    context = global_context(x) if cfg.global_context else None
     skips = zip(reversed(features[:-1]), reversed(FEATURE_STRIDES[:-1]), DECODER_WIDTHS)
     for level, (skip, stride, width) in enumerate(skips):
         name = f"dec{level + 1}"
@@ -71,12 +101,16 @@ def build_effnet_unet(cfg):
         x = decoder_block(
             x, skip, width * cfg.base_filters, name=name, norm=cfg.norm, hints=hints
         )
+        if context is not None:
+            x = modulate(x, context, width * cfg.base_filters, name=f"{name}_global")
     # (batch, H / 2, W / 2, 2 * base_filters): colour is smooth, so ab is predicted at
     # half resolution (Zhang et al. predict at a quarter) and upsampled.
     if cfg.head == "bins":
-        return keras.Model(inputs, bins_output(x, upsample=2), name="effnet_unet")
+        ab = bins_output(x, upsample=2, pool=cfg.bins_stride // 2)
+        return keras.Model(inputs, ab, name="effnet_unet")
     if cfg.head == "dual":
-        return keras.Model(inputs, dual_output(x, upsample=2), name="effnet_unet")
+        ab = dual_output(x, upsample=2, bins_pool=cfg.bins_stride // 2)
+        return keras.Model(inputs, ab, name="effnet_unet")
     x = keras.layers.Conv2D(cfg.output_channels, 1, name="ab_conv")(x)
     x = BilinearUpSampling2D(2, name="ab_up")(x)
     return keras.Model(inputs, tanh_output(x), name="effnet_unet")
@@ -94,6 +128,8 @@ EFFNET_UNET = ModelSpec(
         "head": "tanh",
         "hint_gain": 1.0,
         "decoder_hints": False,
+        "bins_stride": 2,
+        "global_context": False,
     },
     stride=lambda cfg: FEATURE_STRIDES[-1],
 )

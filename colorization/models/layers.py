@@ -168,6 +168,30 @@ class PooledHints(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="colorization")
+class GlobalModulation(keras.layers.Layer):
+    """Fuses an image-level vector into a feature map: `x * (1 + scale) + shift`.
+
+    Iizuka et al. (SIGGRAPH 2016) fuse the global features of the whole image into
+    every pixel's; here a per-channel scale and shift (FiLM), computed from the
+    pooled top features, modulate each decoder level, so a level's colours can
+    follow a decision made for the whole image (a warm interior, a cold sea). With
+    zero parameters it is the identity.
+
+    Call it on `[x, params]`: x (batch, H, W, C) and params (batch, 2 C), the scales
+    first.
+    """
+
+    def call(self, inputs):
+        x, params = inputs
+        params = ops.cast(params, x.dtype)[:, None, None, :]
+        scale, shift = ops.split(params, 2, axis=-1)
+        return x * (1.0 + scale) + shift
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="colorization")
 class AnnealedMean(keras.layers.Layer):
     """Zhang et al.'s annealed mean: logits over ab bins -> one ab per pixel.
 

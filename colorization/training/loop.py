@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from colorization.config.experiment import ExperimentConfig
 from colorization.models import build_discriminator, build_generator
+from colorization.models.efficientnet_lite import freeze_to_stride
 from colorization.training import epoch_io, train_io, train_steps
 from colorization.training import workdir as workdir_state
 from colorization.training.distribute import (
@@ -315,6 +316,8 @@ def _build(config, strategy, precision):
     fp16 = precision == "fp16"
     with strategy.scope():
         generator = build_generator(config.generator)
+        if t.freeze_stride:
+            freeze_to_stride(generator, t.freeze_stride)
         train_steps.synchronize_batch_norm(generator, strategy)
         g_opt = train_steps.make_optimizer(t, t.lr, fp16)
         g_opt.build(generator.trainable_variables)

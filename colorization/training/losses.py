@@ -10,6 +10,8 @@ real). Discriminator logits are any (batch, ...) map; a patch map is averaged pe
 example. Inputs may be bfloat16 or float16; the arithmetic is float32.
 """
 
+import math
+
 import tensorflow as tf
 
 # The names of the losses (the config's choices; re-exported here).
@@ -104,25 +106,65 @@ def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
 RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
 
 
+def soft_encoding(ab, centres, sigma=5.0 / 128, neighbours=5, grid=10.0 / 128):
+    """Zhang et al.'s soft target over the ab bins, dense: (..., 2) -> (..., Q).
+
+    The paper weights each pixel's 5 nearest bins by a Gaussian of their distance
+    (sigma 5 Lab units). Finding them takes a `top_k` over the Q distances and a
+    gather whose gradient is a scatter over every pixel and bin: on a CPU those two
+    were a third of the default model's training step. The bins lie on a regular
+    grid, so the disc of radius `grid * sqrt(neighbours / pi)` around a colour holds
+    `neighbours` bins on average; the target is the Gaussian over the bins inside it
+    (at least the nearest one, for a colour outside the gamut), normalised: a mask and
+    a softmax, no top_k, no gather. It differs from the 5-nearest target by 2 % in
+    total variation on average over in-gamut colours (`tests/test_ab_bins.py`).
+
+    Args:
+        ab: (..., 2) colours, model units (ab / 128).
+        centres: (Q, 2) bin centres, model units.
+        sigma: Gaussian width, model units.
+        neighbours: Bins in the disc on average.
+        grid: The bins' spacing, model units.
+
+    Returns:
+        `(target, nearest)`: the (..., Q) float32 target, each pixel's summing to 1,
+        and the (...) int32 index of each pixel's nearest bin.
+    """
+    ab = tf.cast(ab, tf.float32)
+    centres = tf.cast(centres, tf.float32)
+    # Squared distances to every centre, as |x|^2 - 2 x.c + |c|^2 (one matmul).
+    distance = (
+        tf.reduce_sum(tf.square(ab), -1, keepdims=True)
+        - 2.0 * tf.einsum("...c,qc->...q", ab, centres)
+        + tf.reduce_sum(tf.square(centres), -1)
+    )
+    nearest = tf.argmin(distance, axis=-1, output_type=tf.int32)
+    radius_squared = grid**2 * neighbours / math.pi
+    closest = tf.reduce_min(distance, -1, keepdims=True)
+    inside = distance <= tf.maximum(closest, radius_squared)
+    negative = tf.where(inside, -distance / (2.0 * sigma**2), -1e9)
+    return tf.nn.softmax(negative, axis=-1), nearest
+
+
 def rebalanced_bin_loss(
     ab_true, logits, mask, centres, class_weights, sigma=5.0 / 128, neighbours=5
 ):
     """Zhang et al.'s class-rebalanced multinomial cross-entropy over ab bins.
 
-    The target of each pixel is soft: its `neighbours` nearest bin centres weighted by
-    a Gaussian of their distance (sigma 5 Lab units). Each pixel's cross-entropy is
-    multiplied by the rebalancing weight of its nearest bin, so rare saturated
-    colours count as much as the common greys and browns.
+    The target of each pixel is soft (`soft_encoding`: a Gaussian over the bins
+    near its colour, sigma 5 Lab units). Each pixel's cross-entropy is multiplied by
+    the rebalancing weight of its nearest bin, so rare saturated colours count as
+    much as the common greys and browns.
 
     Args:
         ab_true: Target ab, (batch, H, W, 2), model units.
         logits: (batch, h, w, Q) logits of the bins; when h, w differ from H, W (a
-            head at half resolution) the target and the mask are area-resized.
+            head at a lower resolution) the target and the mask are area-resized.
         mask: (batch, H, W, 1), 1 for real pixels; None: all real.
         centres: (Q, 2) bin centres, model units.
         class_weights: (Q,) rebalancing weights (`ab_bins.rebalancing_weights`).
         sigma: Gaussian width of the soft encoding, model units.
-        neighbours: Bins of the soft encoding.
+        neighbours: Bins of the soft encoding, on average.
 
     Returns:
         Per-example losses, (batch,) float32.
@@ -135,20 +177,9 @@ def rebalanced_bin_loss(
     if not same_size:
         ab = tf.image.resize(ab, size, method="area")
         mask = tf.image.resize(mask, size, method="area")
-    centres = tf.cast(centres, tf.float32)
-    # Squared distances to every centre, (batch, h, w, Q), as |x|^2 - 2 x.c + |c|^2.
-    distance = (
-        tf.reduce_sum(tf.square(ab), -1, keepdims=True)
-        - 2.0 * tf.einsum("bhwc,qc->bhwq", ab, centres)
-        + tf.reduce_sum(tf.square(centres), -1)
-    )
-    negative, index = tf.math.top_k(-distance, k=neighbours)
-    target = tf.nn.softmax(
-        negative / (2.0 * sigma**2), axis=-1
-    )  # Gaussian, summing to 1
-    log_p = tf.gather(tf.nn.log_softmax(logits, axis=-1), index, batch_dims=3)
-    cross_entropy = -tf.reduce_sum(target * log_p, axis=-1)
-    weight = tf.gather(tf.cast(class_weights, tf.float32), index[..., 0])
+    target, nearest = soft_encoding(ab, centres, sigma, neighbours)
+    cross_entropy = -tf.reduce_sum(target * tf.nn.log_softmax(logits, -1), -1)
+    weight = tf.gather(tf.cast(class_weights, tf.float32), nearest)
     valid = tf.cast(mask[..., 0] > 0.5, tf.float32)
     return _masked_mean(weight * cross_entropy, valid)
 
