@@ -232,6 +232,30 @@ def test_options_size_temperature_blend_and_outputs(dual):
         assert np.ptp(grey_half.astype(int), axis=-1).max() <= 1  # no colour
 
 
+def test_the_quality_option_gives_the_api_s_best_quality(dual):
+    from colorization.inference import graph
+
+    assert colorize.QUALITIES == graph.QUALITIES
+    rgb = photo("coffee", (61, 45))
+    data = encode(rgb, "PNG")
+    with client_for(ModelRunner(dual)) as client:
+        health = client.get("/api/health").json()
+        assert health["limits"]["qualities"] == ["fast", "best"]  # fast the default
+        got = {}
+        for quality in ("", "fast", "best"):
+            response = post(client, data, quality=quality)
+            assert response.status_code == 200, response.text
+            got[quality] = np.asarray(decode(response))
+        np.testing.assert_array_equal(got[""], dual.colorize_array(rgb))
+        np.testing.assert_array_equal(got["fast"], got[""])
+        best = dual.colorize_array(rgb, quality="best")
+        np.testing.assert_array_equal(got["best"], best)
+        assert np.abs(best.astype(int) - got["fast"]).max() > 2
+        response = post(client, data, quality="good")
+        assert response.status_code == 400
+        assert response.json()["error"] == "quality must be one of fast, best"
+
+
 class BlockingRunner:
     """A stand-in model that waits until released, to hold jobs in the queue."""
 

@@ -33,6 +33,7 @@ from colorization.hints import user_hints
 from colorization.inference import batch_inference, image_io
 
 OUTPUTS = ("colorized", "compare", "grey")
+QUALITIES = ("fast", "best")  # `graph.QUALITIES`, without importing TensorFlow
 SIZE_RANGE = (16, 1024)
 TEMPERATURE_RANGE = (0.01, 10.0)
 _JOB_THREADS = 2
@@ -73,6 +74,7 @@ class Options:
     size: int | None = None
     temperature: float | None = None
     blend: float | None = None
+    quality: str | None = None  # "fast" or "best" (`Colorizer.colorize_array`)
     output: str = "colorized"
     hints: object = dataclasses.field(default=None, compare=False)  # user_hints.Hints
 
@@ -108,12 +110,14 @@ class TooLarge(ValueError):
 
 
 class ModelRunner:
-    """The one model of the app, with per-request input size, temperature and blend.
+    """The one model of the app, with per-request input size, temperature, blend and
+    quality.
 
-    The options are inputs of the model's one traced graph (`Colorizer.predict_ab`), so
-    a new value is neither a new trace nor more memory. The network runs for one job
-    at a time (under a lock); the full-resolution join is done after it, in row
-    tiles (`fullres.join`), while the next job may use the network.
+    The options are inputs of the model's one traced graph per quality
+    (`Colorizer.predict_ab`; the best quality's is traced on its first use), so a new
+    value is neither a new trace nor more memory. The network runs for one job at a
+    time (under a lock); the full-resolution join is done after it, in row tiles
+    (`fullres.join`), while the next job may use the network.
 
     Args:
         colorizer: A loaded `Colorizer`.
@@ -158,6 +162,7 @@ class ModelRunner:
                 size=options.size,
                 temperature=options.temperature,
                 blend=options.blend,
+                quality=options.quality,
             )  # (1, h, w, 2)
         if out is None:
             out = np.empty(rgb.shape[:2] + (3,), np.uint8)

@@ -5,10 +5,10 @@
     uvicorn.run(app)               # `python -m colorization.app` adds its timeouts
 
 Routes: `/` (the page), `/static/...`, `GET /api/health`, `POST /api/colorize`
-(multipart: `file`, and optional `size`, `temperature`, `blend`, `output`, `hints`),
-and the survey's routes (`survey_routes.py`). Every error of the API is a JSON body
-`{"error": "..."}` with a 4xx or 5xx status. Every response has the headers of
-`guards.SecurityHeaders`; requests are checked by `guards.HostCheck` and
+(multipart: `file`, and optional `size`, `temperature`, `blend`, `quality`, `output`,
+`hints`), and the survey's routes (`survey_routes.py`). Every error of the API is a
+JSON body `{"error": "..."}` with a 4xx or 5xx status. Every response has the headers
+of `guards.SecurityHeaders`; requests are checked by `guards.HostCheck` and
 `guards.UploadGate`.
 
 With a hinted model (`/api/health` says `"hints": true`), `hints` is the JSON of
@@ -34,7 +34,8 @@ from colorization.app.colorize import Options, QueueFull, TooLarge
 from colorization.hints import user_hints
 from colorization.inference import image_io
 
-_FORM_FIELDS = {"file", "image_id", "size", "temperature", "blend", "output", "hints"}
+_OPTION_FIELDS = ("size", "temperature", "blend", "quality", "output", "hints")
+_FORM_FIELDS = {"file", "image_id", *_OPTION_FIELDS}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
 _MAX_NUMBER_CHARS = 40  # JavaScript writes any number in under 25
 
@@ -73,10 +74,14 @@ def _parse_options(form):
     output = form.get("output") or "colorized"
     if output not in colorize.OUTPUTS:
         raise ValueError(f"output must be one of {', '.join(colorize.OUTPUTS)}")
+    quality = form.get("quality") or None
+    if quality is not None and quality not in colorize.QUALITIES:
+        raise ValueError(f"quality must be one of {', '.join(colorize.QUALITIES)}")
     return Options(
         size=number("size", int, *colorize.SIZE_RANGE),
         temperature=number("temperature", float, *colorize.TEMPERATURE_RANGE),
         blend=number("blend", float, 0.0, 1.0),
+        quality=quality,
         output=output,
         hints=_parse_hints(form.get("hints")),
     )
@@ -197,6 +202,7 @@ async def health(request):
                 "max_bytes": state.service.limits.max_bytes,
                 "max_pixels": state.service.limits.max_pixels,
                 "size_range": list(colorize.SIZE_RANGE),
+                "qualities": list(colorize.QUALITIES),
                 "memory_budget": state.service.memory.total,
             },
             "queue": {

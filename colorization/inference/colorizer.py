@@ -4,6 +4,7 @@
     colorizer = Colorizer.load()                 # the model shipped in the package
     rgb = colorizer.colorize("grandma.jpg")      # uint8 RGB, same size as the input
     rgb = colorizer.colorize("grandma.jpg", hints=[(120, 80, "#d04020")])  # hinted model
+    rgb = colorizer.colorize("grandma.jpg", quality="best")  # four passes averaged
     colorizer.colorize_video("film.mp4")         # -> film_colorized.mp4 (colorization.inference.video)
 
 The network sees a copy whose longer side is `size` (the model's training size), padded
@@ -11,7 +12,8 @@ to a multiple of its stride; only the predicted ab is brought back to the origin
 and joined with the original, full-resolution L, so no detail of the photo is lost.
 Colours outside the sRGB gamut lose chroma at constant L, so the L of the result is the L
 of the input. The same graph (`colorize_batch`) serves this API, infer.py and the
-SavedModel of export.py.
+SavedModel of export.py. `quality="best"` averages the colour of the photo and its
+mirror image at two sizes (`graph.predict_best`), for about three times the time.
 """
 
 import importlib.resources
@@ -45,15 +47,20 @@ class Colorizer:
         size: longer side of the copy the network sees (default: the input size the
             first model records, `colorization.models.model_file.model_facts`).
         stride: input sides are padded to a multiple of it (default: found from the model).
+        quality: "fast" (one network pass) or "best" (`graph.predict_best`): the
+            quality of calls that do not choose one.
 
     Raises:
         NoSizeError: no `size`, and the first model records none.
+        ValueError: an unknown `quality`.
     """
 
-    def __init__(self, models, size=None, stride=None):
+    def __init__(self, models, size=None, stride=None, quality="fast"):
         self.models = list(models)
         if not self.models:
             raise ValueError("a Colorizer needs at least one model")
+        _check_quality(quality)
+        self.quality = quality
         first = self.models[0]
         self.size = size or model_size(first, repr(getattr(first, "name", first)))
         self.stride = stride or max(graph.infer_stride(m) for m in self.models)
@@ -97,10 +104,10 @@ class Colorizer:
             ],
         )
         self._bins, self._blends = options.option_layers(self.models)
-        self._with_options = {}  # (what, dtype, hinted) -> tf.function
+        self._with_options = {}  # (what, dtype, hinted, quality) -> tf.function
 
     @classmethod
-    def load(cls, path=None, size=None, temperature=None, blend=None):
+    def load(cls, path=None, size=None, temperature=None, blend=None, quality="fast"):
         """Loads a `.keras` model, a list of them (an ensemble), or the shipped default.
 
         Args:
@@ -113,13 +120,16 @@ class Colorizer:
             blend: For two-head models (the shipped one), the weight of the bins head
                 in [0, 1] (default: the saved one); higher is more colourful, lower
                 closer to the L1 head's safe, paler colours.
+            quality: "fast" or "best", the default of every call (see `Colorizer`).
 
         Raises:
             ModelNotFoundError: the file does not exist, or no default is installed.
             NoSizeError: no `size`, and the first file records none (a ValueError).
             ValueError: the file is not a model, a temperature for a model without
-                a bins head, or a blend for a model without two heads.
+                a bins head, a blend for a model without two heads, or an unknown
+                quality.
         """
+        _check_quality(quality)
         paths = [path] if isinstance(path, (str, os.PathLike)) else list(path or [])
         if not paths:
             default = default_model_path()
@@ -138,7 +148,8 @@ class Colorizer:
                 set_temperature(model, temperature)
             if blend is not None:
                 set_blend(model, blend)
-        return cls(models, size=size or model_size(models[0], repr(paths[0])))
+        size = size or model_size(models[0], repr(paths[0]))
+        return cls(models, size=size, quality=quality)
 
     @property
     def temperature(self):
@@ -171,7 +182,7 @@ class Colorizer:
         return hints if len(hints) else None
 
     def colorize_array(
-        self, rgb, hints=None, *, size=None, temperature=None, blend=None
+        self, rgb, hints=None, *, size=None, temperature=None, blend=None, quality=None
     ):
         """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB.
 
@@ -181,9 +192,10 @@ class Colorizer:
             size: longer side the network sees, for this call (default: `self.size`).
             temperature: annealed-mean temperature for this call (a bins head).
             blend: bins-head weight for this call (a two-head model).
+            quality: "fast" or "best" for this call (default: `self.quality`).
 
-        The options are inputs of one traced graph: a new value is not a new trace,
-        and the pixels are those of a model loaded with that value.
+        The options are inputs of one traced graph per quality: a new value is not
+        a new trace, and the pixels are those of a model loaded with that value.
         """
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8:
@@ -191,8 +203,11 @@ class Colorizer:
         single = rgb.ndim == 3
         batch = rgb[None] if single else rgb
         hints = self.check_hints(hints, *batch.shape[1:3])
-        if (size, temperature, blend) != (None, None, None):
-            result = self._options_call("rgb", batch, hints, size, temperature, blend)
+        quality = quality or self.quality
+        if (size, temperature, blend) != (None, None, None) or quality != "fast":
+            result = self._options_call(
+                "rgb", batch, hints, size, temperature, blend, quality
+            )
         elif hints is None:
             result = self._run[tf.as_dtype(rgb.dtype)](batch)
         else:
@@ -201,18 +216,26 @@ class Colorizer:
         result = result.numpy()
         return result[0] if single else result
 
-    def predict_ab(self, rgb, hints=None, *, size=None, temperature=None, blend=None):
-        """The networks' ab_norm (N, h, w, 2) at the size they see (`predict_small`),
-        for RGB (N, H, W, 3) uint8 or float32 in [0, 1]; `join_ab` brings it to full
-        size. The arguments are `colorize_array`'s."""
+    def predict_ab(
+        self, rgb, hints=None, *, size=None, temperature=None, blend=None, quality=None
+    ):
+        """The networks' ab_norm (N, h, w, 2) at the size they see (`predict_small`;
+        for the best quality, the grid of its larger copy, `predict_best`), for RGB
+        (N, H, W, 3) uint8 or float32 in [0, 1]; `join_ab` brings it to full size.
+        The arguments are `colorize_array`'s."""
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8:
             rgb = rgb.astype(np.float32)
         hints = self.check_hints(hints, *rgb.shape[1:3])
-        return self._options_call("ab", rgb, hints, size, temperature, blend).numpy()
+        quality = quality or self.quality
+        return self._options_call(
+            "ab", rgb, hints, size, temperature, blend, quality
+        ).numpy()
 
-    def check_options(self, size=None, temperature=None, blend=None):
+    def check_options(self, size=None, temperature=None, blend=None, quality=None):
         """Raises ValueError for an option value the models cannot take."""
+        if quality is not None:
+            _check_quality(quality)
         if size is not None and not (isinstance(size, (int, np.integer)) and size >= 1):
             raise ValueError(f"size must be a positive integer, got {size!r}")
         if temperature is not None:
@@ -226,10 +249,11 @@ class Colorizer:
             if not 0.0 <= blend <= 1.0:
                 raise ValueError(f"the blend must be in [0, 1], got {blend!r}")
 
-    def _options_call(self, what, batch, hints, size, temperature, blend):
-        """`colorize_batch` ("rgb") or `predict_small`'s ab_norm ("ab") with the
+    def _options_call(self, what, batch, hints, size, temperature, blend, quality):
+        """`colorize_batch` ("rgb"), the ab_norm of `predict_small` or
+        `predict_best` ("ab"), or their (lightness, ab_norm) ("small"), with the
         options as graph inputs."""
-        self.check_options(size, temperature, blend)
+        self.check_options(size, temperature, blend, quality)
         temperatures = [
             layer.temperature if temperature is None else temperature
             for layer in self._bins
@@ -244,11 +268,11 @@ class Colorizer:
         if hints is not None:
             args += [hints.points, hints.colours]
         return self._options_function(
-            what, tf.as_dtype(batch.dtype), hints is not None
+            what, tf.as_dtype(batch.dtype), hints is not None, quality
         )(*args)
 
-    def _options_function(self, what, dtype, hinted):
-        key = (what, dtype, hinted)
+    def _options_function(self, what, dtype, hinted, quality):
+        key = (what, dtype, hinted, quality)
         if key not in self._with_options:
             signature = [
                 tf.TensorSpec([None, None, None, 3], dtype),
@@ -267,20 +291,24 @@ class Colorizer:
                     self._bins, self._blends, temperatures, weights
                 ):
                     hints = tuple(hints) or None
-                    if what == "ab":
-                        return graph.predict_small(
-                            self.models, rgb, size, self.stride, hints
-                        )[1]
-                    return graph.colorize_batch(
+                    if what == "rgb":
+                        return graph.colorize_batch(
+                            self.models, rgb, size, self.stride, hints, quality
+                        )
+                    predict = (
+                        graph.predict_best if quality == "best" else graph.predict_small
+                    )
+                    lightness, ab_norm = predict(
                         self.models, rgb, size, self.stride, hints
                     )
+                    return ab_norm if what == "ab" else (lightness, ab_norm)
 
             self._with_options[key] = tf.function(
                 options.locked(run), input_signature=signature
             )
         return self._with_options[key]
 
-    def colorize(self, image, hints=None):
+    def colorize(self, image, hints=None, *, quality=None):
         """Colorizes a photo and returns uint8 RGB of the same height and width.
 
         Args:
@@ -293,6 +321,9 @@ class Colorizer:
                 (only its chroma is used; the photo keeps its L), or the
                 {"x", "y", "color"} dicts of a hints file. None or [] colorizes
                 automatically.
+            quality: "fast" (one network pass) or "best" (the photo and its mirror
+                image at two sizes, their colour averaged; about three times the
+                time); default: `self.quality`.
 
         Raises:
             colorization.hints.user_hints.HintError: a bad hint, a point outside the photo,
@@ -304,12 +335,20 @@ class Colorizer:
             rgb = image_io.read_image(os.fspath(image)).rgb
         else:
             rgb = image_io.to_rgb(np.asarray(image))
-        return self.colorize_array(rgb, hints)
+        return self.colorize_array(rgb, hints, quality=quality)
 
-    def predict_small(self, rgb):
+    def predict_small(self, rgb, quality=None):
         """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at
-        the size the network sees (`predict_small`); videos smooth ab there."""
-        lightness, ab_norm = self._predict_small(np.asarray(rgb, np.uint8))
+        the size the network sees (`predict_small`; `predict_best`'s grid for the
+        best `quality`, default `self.quality`); videos smooth ab there."""
+        rgb = np.asarray(rgb, np.uint8)
+        quality = quality or self.quality
+        if quality == "fast":
+            lightness, ab_norm = self._predict_small(rgb)
+        else:
+            lightness, ab_norm = self._options_call(
+                "small", rgb, None, None, None, None, quality
+            )
         return lightness.numpy(), ab_norm.numpy()
 
     def join_ab(self, rgb, ab_norm):
@@ -350,4 +389,11 @@ class Colorizer:
             batch_size=batch_size,
             progress=progress,
             max_pixels=max_pixels,
+        )
+
+
+def _check_quality(quality):
+    if quality not in graph.QUALITIES:
+        raise ValueError(
+            f"quality must be one of {', '.join(graph.QUALITIES)}, got {quality!r}"
         )

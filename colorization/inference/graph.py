@@ -4,7 +4,9 @@
 (padded to a multiple of the stride) and averages their ab; `join_ab` brings that ab
 to the photo's own size and joins it with the photo's full-resolution L, in fixed-size
 chunks of one fused kernel. `colorize_batch` is both: the graph the `Colorizer`, infer.py
-and the SavedModel share.
+and the SavedModel share. The "best" quality (`predict_best`) averages four
+predictions (the photo and its mirror image, at two sizes) with
+`chroma_preserving_mean` instead of one.
 """
 
 import tensorflow as tf
@@ -16,6 +18,8 @@ from data_pipeline import image_ops, lab
 
 _CHUNK = 1 << 18  # pixels per fused full-resolution kernel call
 _STRIDE_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+QUALITIES = ("fast", "best")  # one network pass; test-time averaging of four
+BEST_SCALE = 1.3  # the best quality's second input size, relative to `size`
 
 
 def infer_stride(model):
@@ -149,12 +153,79 @@ def join_ab(rgb, ab_norm):
     return _recombine(rgb, ab)
 
 
-def colorize_batch(models, rgb, size, stride, hints=None):
+def chroma_preserving_mean(ab_stack):
+    """The mean of K ab predictions that keeps their colourfulness.
+
+    The plain mean of vectors of different hues is shorter than they are (two
+    opposite hues average to grey), so averaging desaturates. This mean keeps the
+    plain mean's direction (its hue) and gives it the mean of the predictions'
+    chromas (lengths) as its length. Where the plain mean is exactly zero (the
+    predictions cancel: no hue to keep) the result is zero.
+
+    Args:
+        ab_stack: (K, ..., 2) ab vectors, in any one linear scale (ab or ab_norm).
+
+    Returns:
+        float32 (..., 2): `mean_k(ab_k) / |mean_k(ab_k)| * mean_k(|ab_k|)`.
+    """
+    ab_stack = tf.convert_to_tensor(ab_stack, tf.float32)
+    mean = tf.reduce_mean(ab_stack, 0)  # (..., 2)
+    chroma = tf.reduce_mean(tf.norm(ab_stack, axis=-1, keepdims=True), 0)  # (..., 1)
+    length = tf.norm(mean, axis=-1, keepdims=True)  # (..., 1)
+    return mean * tf.math.divide_no_nan(chroma, length)
+
+
+def best_sizes(size, stride):
+    """The two network input sizes of the best quality: `size`, and `size *
+    BEST_SCALE` rounded to a multiple of `stride` (at least `size + 1`), as int32
+    tensors (graph-safe; `size` may be a tensor)."""
+    size = tf.cast(size, tf.int32)
+    scaled = tf.cast(size, tf.float64) * BEST_SCALE / stride
+    larger = tf.cast(tf.floor(scaled + 0.5), tf.int32) * stride
+    return size, tf.maximum(larger, size + 1)
+
+
+def predict_best(models, rgb, size, stride, hints=None):
+    """Test-time averaging: `predict_small` on the photo and on its mirror image, at
+    the two `best_sizes`; each ab has the mirroring undone and is resized (bilinear)
+    to the grid of the larger copy, and the four are averaged with
+    `chroma_preserving_mean`. The arguments are `predict_small`'s (hint points are
+    mirrored with the photo).
+
+    Returns:
+        (lightness, ab_norm): the L (N, h, w, 1) of the larger copy the network saw
+        and the averaged ab_norm (N, h, w, 2) on its grid.
+    """
+    mirrored = tf.reverse(rgb, [2])
+    mirrored_hints = None
+    if hints is not None:
+        points = tf.reshape(tf.cast(hints[0], tf.float32), [-1, 2])
+        last = tf.cast(tf.shape(rgb)[2], tf.float32) - 1.0  # pixel centres mirrored
+        mirrored_hints = (tf.stack([last - points[:, 0], points[:, 1]], -1), hints[1])
+    small, large = best_sizes(size, stride)
+    lightness, ab_norm = predict_small(models, rgb, large, stride, hints)
+    grid = tf.shape(ab_norm)[1:3]
+    predictions = [ab_norm]  # (N, h, w, 2) each
+    for image, image_hints, side in (
+        (mirrored, mirrored_hints, large),
+        (rgb, hints, small),
+        (mirrored, mirrored_hints, small),
+    ):
+        ab = predict_small(models, image, side, stride, image_hints)[1]
+        if image is mirrored:
+            ab = tf.reverse(ab, [2])
+        predictions.append(tf.image.resize(ab, grid, method="bilinear"))
+    return lightness, chroma_preserving_mean(tf.stack(predictions))
+
+
+def colorize_batch(models, rgb, size, stride, hints=None, quality="fast"):
     """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
-    `predict_small` then `join_ab`; the arguments are `predict_small`'s.
+    `predict_small` ("fast" `quality`) or `predict_best` ("best"), then `join_ab`;
+    the other arguments are `predict_small`'s.
 
     Returns:
         uint8 (N, H, W, 3) sRGB with the L of the input.
     """
-    _, ab_norm = predict_small(models, rgb, size, stride, hints)
+    predict = predict_best if quality == "best" else predict_small
+    _, ab_norm = predict(models, rgb, size, stride, hints)
     return join_ab(rgb, ab_norm)

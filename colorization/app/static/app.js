@@ -64,6 +64,7 @@ function setUpOptions(defaults, limits) {
   }
   $('#reset-options').addEventListener('click', () => {
     select.value = '';
+    $('#quality').value = '';
     for (const name of ['temperature', 'blend']) {
       if (defaults[name] === null) continue;
       $(`#${name}`).value = defaults[name];
@@ -77,6 +78,7 @@ function currentOptions() {
   const defaults = app.health ? app.health.options : {};
   const fields = {};
   if ($('#size').value) fields.size = $('#size').value;
+  if ($('#quality').value) fields.quality = $('#quality').value;
   for (const name of ['temperature', 'blend']) {
     const value = Number($(`#${name}`).value);
     if (defaults[name] != null && Math.abs(value - defaults[name]) > 1e-9) fields[name] = String(value);
