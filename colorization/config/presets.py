@@ -138,7 +138,7 @@ def default():
     and an L1 regression, blended) and an image-level branch (Iizuka et al.'s global
     context) into every decoder level, trained at several scales (128-224 px, one
     side per batch) on crops, flips and old-scan degradations of the input L, the
-    encoder frozen up to stride 4. 24 epochs of 500 steps; give it the photos and
+    encoder frozen up to stride 8. 24 epochs of 500 steps; give it the photos and
     --init-from (the shipped model) or --encoder-weights (docs/model.md)."""
     return _experiment(
         "default",
@@ -164,7 +164,7 @@ def default():
             "steps_per_epoch": 500,
             "val_steps": None,
             "save_every_steps": 250,
-            "freeze_stride": 4,
+            "freeze_stride": 8,
         },
         {"recon": "bins_l1", "l1_weight": 5.0},
     )

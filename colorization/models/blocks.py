@@ -8,7 +8,12 @@ by name in a loaded model.
 import keras
 
 from colorization.models import ab_gamut
-from colorization.models.layers import AnnealedMean, BilinearUpSampling2D, HeadBlend
+from colorization.models.layers import (
+    AnnealedMean,
+    BilinearUpSampling2D,
+    FusedBatchNormalization,
+    HeadBlend,
+)
 from colorization.models.spectral_norm import SpectralNormalization
 
 
@@ -41,9 +46,7 @@ def normalization(norm, name, gamma_initializer="ones"):
         gamma_initializer: Initializer of the scale.
     """
     if norm == "batch":
-        return keras.layers.BatchNormalization(
-            gamma_initializer=gamma_initializer, name=name
-        )
+        return FusedBatchNormalization(gamma_initializer=gamma_initializer, name=name)
     if norm == "instance":
         # GroupNormalization with one group per channel is instance normalization;
         # it computes in float32 under mixed precision and serializes as is.

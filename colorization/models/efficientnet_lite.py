@@ -19,6 +19,8 @@ import os
 import keras
 import numpy as np
 
+from colorization.models.layers import FusedBatchNormalization
+
 # Inception-style normalisation the Lite models were trained with (TensorFlow TPU
 # `efficientnet_lite_builder.py`), on RGB in [0, 255]; not ImageNet's mean and std.
 MEAN_RGB = 127.0
@@ -86,7 +88,7 @@ def conv_bn(x, filters, kernel_size, *, name, bn_name, strides=1, act=True):
             name=name,
         )
     x = layer(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=bn_name)(x)
+    x = FusedBatchNormalization(epsilon=BN_EPSILON, name=bn_name)(x)
     if act:
         x = keras.layers.ReLU(max_value=6.0, name=f"{bn_name}_relu6")(x)
     return x
