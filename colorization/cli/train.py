@@ -171,6 +171,7 @@ def main(argv=None):
             overrides.parse_assignment(text)
     except ValueError as error:
         return cli.fail(prog, error)
+    cli.prefer_tcmalloc(argv)
     cli.quiet_tensorflow(args.verbose)
     from colorization.training.train_io import latest_checkpoint, paths
 
