@@ -1,5 +1,7 @@
 """Small Keras models with known outputs, for the inference tests."""
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -47,7 +49,8 @@ def tiny_hinted_unet(seed=6):
 
 
 def effnet_twin(model, hinted):
-    """`model`'s weights in the shipped architecture (`effnet_unet`, two heads) taking
+    """`model`'s weights in its own architecture (`effnet_unet`, two heads; its bins
+    head's stride and global branch as `model` has them) taking
     L (`hinted` False, the "default" preset) or L and the hint channels (True,
     "default-hints"), its blend kept: `copy_weights` widens the first convolution
     (hint weights at zero) or narrows it to its L channel. Returns (twin, report)."""
@@ -57,7 +60,14 @@ def effnet_twin(model, hinted):
     from colorization.training.warm_start import copy_weights
 
     preset = "default-hints" if hinted else "default"
-    twin = build_generator(resolve_config(preset).generator)
+    names = {layer.name: layer for layer in nested_layers(model)}
+    pool = names.get("ab_bins_pool")  # a bins head below half resolution
+    generator = dataclasses.replace(
+        resolve_config(preset).generator,
+        bins_stride=2 * (pool.pool_size[0] if pool else 1),
+        global_context="global_dense" in names,
+    )
+    twin = build_generator(generator)
     report = copy_weights(twin, model)
     for layer in nested_layers(model):
         if isinstance(layer, HeadBlend):  # a setting, not a weight

@@ -244,6 +244,11 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError("validation and training image sizes differ")
     if config.generator.is_discriminator:
         raise ValueError(f"{config.generator.name!r} is not a generator")
+    if config.train.freeze_stride and config.generator.name != "effnet_unet":
+        raise ValueError(
+            f"train.freeze_stride freezes the EfficientNet-Lite0 encoder; "
+            f"{config.generator.name!r} has none (set it to 0)"
+        )
     _check_hints(config)
     loss, disc = config.loss, config.discriminator
     head = config.generator.head

@@ -189,6 +189,9 @@ def default_hints():
     model (how the shipped weights were trained) or from an automatic `default`
     model, whose hint weights start at zero, so it starts as exactly that model;
     the layers new to either (the global-context branch) start as the identity.
+    The stem is frozen (`freeze_stride`), so its hint weights keep the values they
+    start with: trained ones from the shipped model; from an automatic model, zeros,
+    and the hints then enter through the decoder blocks alone.
     12 epochs of 500 steps, the rate halving every 2,000; validation scores it
     without hints."""
     base = default()

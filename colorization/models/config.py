@@ -141,6 +141,11 @@ class ModelConfig:
                     f"{', '.join(used)}."
                 )
             _check_value(field.name, value)
+        if self.bins_stride not in (None, 2) and self.head == "tanh":
+            raise ValueError(
+                "bins_stride is the stride of a bins head; head 'tanh' has none "
+                "(use head 'bins' or 'dual')"
+            )
         norms = NORMS if self.is_discriminator else GENERATOR_NORMS
         if self.norm is not None and self.norm not in norms:
             raise ValueError(
