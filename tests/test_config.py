@@ -282,13 +282,14 @@ def test_an_old_config_json_loads_as_the_resolved_config():
     )
     # The recipe of round two: the newer fields missing from the file take the
     # values that mean "as before" (a half-resolution bins head, no global branch,
-    # nothing frozen); the rate and length were round two's.
+    # nothing frozen, no cast loss); the rate and length were round two's.
     round_two = dataclasses.replace(
         new,
         generator=dataclasses.replace(
             new.generator, bins_stride=2, global_context=False
         ),
         train=dataclasses.replace(new.train, lr=3e-5, epochs=8, freeze_stride=0),
+        loss=dataclasses.replace(new.loss, cast_weight=0.0),
     )
     assert old == round_two
     assert old.generator.base_filters == 16 and old.data.scales == (128, 160, 192, 224)
@@ -330,6 +331,7 @@ def test_a_workdir_with_an_old_config_json_resumes(tmp_path, monkeypatch):
         "train.freeze_stride": 0,
         "generator.bins_stride": 2,
         "generator.global_context": False,
+        "loss.cast_weight": 0.0,
     }
     workdir_state.check_workdir(resolve_config("default-hints", round_two), out, True)
     other = resolve_config("default-hints", round_two | {"train.lr": 1e-5})

@@ -192,3 +192,28 @@ def test_bad_names_raise_value_errors_naming_the_choices():
         generator_loss(logits, ab, ab, lam=100.0, weighting="ehrenberg")
     with pytest.raises(ValueError, match="kind must be one of"):
         d_accuracy(logits, True, kind="hinge")
+
+
+def test_the_cast_loss_is_the_distance_between_the_mean_colours():
+    from colorization.training.losses import masked_cast
+
+    truth = np.zeros((2, 4, 6, 2), np.float32)
+    truth[0, ..., 0] = np.linspace(-0.5, 0.5, 6)  # mean 0, colourful
+    pred = truth + np.array([0.03, -0.04], np.float32)  # a uniform cast of 0.05
+    pred[1] = truth[1]
+    mask = np.ones((2, 4, 6, 1), np.float32)
+    mask[:, :, 3:] = 0.0
+    pred[:, :, 3:] = 0.9  # padding is not part of the image
+    truth_masked = truth.copy()
+    truth_masked[:, :, 3:] = -0.9
+    np.testing.assert_allclose(
+        masked_cast(truth_masked, pred, mask).numpy(), [0.05, 0.0], atol=1e-4
+    )
+    # A pixel-wise error that leaves the mean colour alone has no cast.
+    swapped = truth[:, :, ::-1]
+    assert masked_cast(truth, swapped).numpy() == pytest.approx([0.0, 0.0], abs=1e-4)
+    variable = tf.Variable(tf.constant(pred))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(masked_cast(truth_masked, variable, mask))
+    gradient = tape.gradient(loss, variable).numpy()
+    assert np.all(np.isfinite(gradient)) and np.all(gradient[:, :, 3:] == 0.0)

@@ -69,6 +69,9 @@ class LossConfig:
         fake_label: Target for generated inputs: a float or a (low, high) range.
         pretrain_epochs: Epochs of reconstruction-only training before the GAN (Zhu).
         l1_weight: Weight of the regression head's L1 in the "bins_l1" loss.
+        cast_weight: Weight of the global cast loss (`losses.masked_cast`: the
+            distance between the mean ab of the output and of the truth over each
+            image), added to the reconstruction loss; 0 leaves it out.
     """
 
     recon: ReconKind = "l1"
@@ -80,11 +83,13 @@ class LossConfig:
     fake_label: Label = 0.0
     pretrain_epochs: int = 0
     l1_weight: float = 1.0
+    cast_weight: float = 0.0
 
     def __post_init__(self):
         check_fields(self, "loss")
-        if self.l1_weight < 0:
-            raise ValueError(f"loss.l1_weight must be >= 0, got {self.l1_weight}")
+        for name in ("l1_weight", "cast_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.w <= 1.0:
             raise ValueError(f"loss.w must be in [0, 1], got {self.w}")
         for name in ("real_label", "fake_label"):
@@ -244,6 +249,11 @@ def validate(config: ExperimentConfig) -> None:
         raise ValueError("validation and training image sizes differ")
     if config.generator.is_discriminator:
         raise ValueError(f"{config.generator.name!r} is not a generator")
+    if config.loss.cast_weight and config.loss.gan is not None:
+        raise ValueError(
+            "loss.cast_weight is a term of the reconstruction step; the GAN step "
+            "does not use it (set it to 0)"
+        )
     if config.train.freeze_stride and config.generator.name != "effnet_unet":
         raise ValueError(
             f"train.freeze_stride freezes the EfficientNet-Lite0 encoder; "

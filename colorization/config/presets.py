@@ -136,7 +136,8 @@ def default():
     """The shipped default model: one U-Net on the ImageNet EfficientNet-Lite0 encoder
     with two heads (Zhang et al.'s rebalanced ab bins at a quarter of the resolution
     and an L1 regression, blended) and an image-level branch (Iizuka et al.'s global
-    context) into every decoder level, trained at several scales (128-224 px, one
+    context) into every decoder level and a loss on each image's mean colour (its
+    global cast) beside the two heads' losses, trained at several scales (128-224 px, one
     side per batch) on crops, flips and old-scan degradations of the input L, the
     encoder frozen up to stride 8. 24 epochs of 500 steps; give it the photos and
     --init-from (the shipped model) or --encoder-weights (docs/model.md)."""
@@ -166,7 +167,7 @@ def default():
             "save_every_steps": 250,
             "freeze_stride": 8,
         },
-        {"recon": "bins_l1", "l1_weight": 5.0},
+        {"recon": "bins_l1", "l1_weight": 5.0, "cast_weight": 10.0},
     )
 
 

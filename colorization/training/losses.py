@@ -103,6 +103,28 @@ def masked_huber(ab_true, ab_pred, mask=None, delta=0.5):
     return _masked_mean(huber, valid)
 
 
+def masked_cast(ab_true, ab_pred, mask=None):
+    """The global cast: the distance between the mean ab of the prediction and the
+    mean ab of the target over each image's valid pixels.
+
+    Per-pixel losses weigh a photo's overall tint no more than any other error,
+    and a bins head trained by cross-entropy alone is not told about it at all:
+    riders, rafts and water turned green together. This term asks for the mean
+    colour of the whole image, the decision the global-context branch can make.
+    It is `evaluate.py`'s cast (`evaluation.metrics.global_cast`) in model units.
+
+    Args and Returns are those of `masked_l1`; 0 for an example without valid
+    pixels.
+    """
+    diff, valid = _masked_difference(ab_true, ab_pred, mask)
+    axes = [1, 2]
+    mean = tf.math.divide_no_nan(
+        tf.reduce_sum(diff * valid, axes), tf.reduce_sum(valid, axes)
+    )  # (batch, 2)
+    # sqrt(x + eps): a finite gradient when the means agree exactly.
+    return tf.sqrt(tf.reduce_sum(tf.square(mean), -1) + 1e-8)
+
+
 RECON_LOSSES = {"l1": masked_l1, "l2": masked_l2, "huber": masked_huber}
 
 

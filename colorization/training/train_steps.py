@@ -82,8 +82,23 @@ def reconstruction(generator, loss_config, class_weights=None):
     Returns a function `(l_norm, ab, mask) -> (per_example_loss, predicted_ab)` for
     training. With the "bins" loss the pass also reads the logits of the bins head
     (layer "ab_logits") and needs the rebalancing `class_weights`; with "bins_l1" it
-    also reads the regression head (layer "ab_l1") of a two-head generator.
+    also reads the regression head (layer "ab_l1") of a two-head generator. With
+    `loss_config.cast_weight` the global cast of the output (`losses.masked_cast`)
+    is added.
     """
+    forward = _reconstruction(generator, loss_config, class_weights)
+    weight = loss_config.cast_weight
+    if not weight:
+        return forward
+
+    def with_cast(l_norm, ab, mask):
+        loss, pred = forward(l_norm, ab, mask)
+        return loss + weight * losses.masked_cast(ab, pred, mask), pred
+
+    return with_cast
+
+
+def _reconstruction(generator, loss_config, class_weights):
     if loss_config.recon not in losses.CLASSIFICATION_KINDS:
         recon_fn = losses.RECON_LOSSES[loss_config.recon]
 
