@@ -16,7 +16,21 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-COLUMNS = ("psnr", "ssim", "ab_auc", "hist_a", "hist_b", "colourfulness_ratio")
+COLUMNS = (
+    "psnr",
+    "ssim",
+    "ab_auc",
+    "hist_a",
+    "hist_b",
+    "colourfulness_ratio",
+    "cast",
+    "hue_error",
+)
+
+
+def _cell(value):
+    """A figure to 3 decimals; '-' for one that is undefined (the baseline's hue)."""
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _numbers(text, kind):
@@ -59,10 +73,10 @@ def main(argv=None):
                 )
                 summary = evaluate_paths(colorizer, paths, progress=False)
                 baseline = summary["baseline"]
-                cells = " | ".join(f"{summary['model'][k]:.3f}" for k in COLUMNS)
+                cells = " | ".join(_cell(summary["model"].get(k)) for k in COLUMNS)
                 shown = ["" if v is None else v for v in (blend, temperature)]
                 print(f"| {size} | {shown[0]} | {shown[1]} | {cells} |", flush=True)
-    cells = " | ".join(f"{baseline[k]:.3f}" for k in COLUMNS)
+    cells = " | ".join(_cell(baseline.get(k)) for k in COLUMNS)
     print(f"| ab = 0 | | | {cells} |")
     return 0
 
