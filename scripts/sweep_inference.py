@@ -30,7 +30,7 @@ COLUMNS = (
 
 def _cell(value):
     """A figure to 3 decimals; '-' for one that is undefined (the baseline's hue)."""
-    return "-" if value is None else f"{value:.3f}"
+    return "-" if value is None or value != value else f"{value:.3f}"  # None, NaN
 
 
 def _numbers(text, kind):
