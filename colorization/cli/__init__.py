@@ -70,8 +70,7 @@ def prefer_tcmalloc(argv=None):
     glibc's malloc returns TensorFlow's large step buffers to the kernel and faults
     them back in on the next step: on a 2-core AMD EPYC without AVX-512 that was
     half the CPU time, and tcmalloc made training 1.35x faster (docs/training.md).
-    So `train.py` and `infer.py` choose it themselves, instead of asking users for
-    an `LD_PRELOAD`. Nothing happens when `argv` is given (a call from Python, not
+    So `train.py` chooses it itself, instead of asking users for an `LD_PRELOAD`. Nothing happens when `argv` is given (a call from Python, not
     a command line), when tcmalloc is already loaded or not installed, or when
     COLORIZATION_ALLOCATOR=system. Call it before TensorFlow is imported: the
     process is replaced (same PID, same arguments).

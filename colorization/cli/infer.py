@@ -212,7 +212,6 @@ def main(argv=None):
         hints = user_hints.read_hints_file(args.hints) if args.hints else None
     except (cli.FlagError, user_hints.HintError) as error:
         return cli.fail(prog, error)
-    cli.prefer_tcmalloc(argv)
     with _sigterm_as_interrupt():
         try:
             return _run(args, hints, prog)
