@@ -415,7 +415,11 @@ def test_cli_damaged_video_is_one_line_on_the_terminal(tmp_path, model_path):
 # encoder: it touches `marker`, then waits there for the test's signal. The signal
 # thus always comes mid-video, however fast the machine colorizes the clip.
 _MID_VIDEO = """
-import pathlib, sys, time
+import pathlib, signal, sys, time
+# Ctrl-C as a terminal delivers it, whatever the test process left to its children:
+# a child inherits an ignored or blocked SIGINT, and the full test run once left one.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from colorization.inference import video_io
 from colorization.cli import infer
 
