@@ -125,8 +125,10 @@ def test_preset_trains_two_steps_at_tiny_size(preset, photos, tmp_path):
     metrics = train(config, str(tmp_path / "run"))
     assert metrics["epoch"] == config.train.epochs
     # The loop stops on a non-finite training loss; the validation scores are not
-    # checked there.
-    assert all(math.isfinite(v) for v in metrics.values()), metrics
+    # checked there. The hue error is undefined (NaN) while a model two steps old
+    # paints no pixel with colour.
+    defined = {k: v for k, v in metrics.items() if k != "val_hue_error"}
+    assert all(math.isfinite(v) for v in defined.values()), metrics
     if config.discriminator is not None:
         assert 0.0 <= metrics["d_acc_real"] <= 1.0
 
