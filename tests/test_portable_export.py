@@ -277,8 +277,11 @@ def test_shipped_model_round_trips_in_onnxruntime_and_tflite(tmp_path):
     ]
     assert export.main(args) == 0
     run = _tflite_signature(tmp_path / "c.tflite")
+    # XNNPACK's float32 kernels round differently; through round three's model
+    # (a global branch, the bins at a quarter of the resolution, blend 0.75) the
+    # largest difference found was 4 of 255 (2 with round two's).
     for image, want in zip(images, expected):
-        assert _max_difference(run(images=image[None])["rgb"][0], want) <= 2
+        assert _max_difference(run(images=image[None])["rgb"][0], want) <= 4
 
 
 def test_a_hinted_model_exports_its_automatic_colorizer(tmp_path):
