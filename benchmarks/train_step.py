@@ -136,8 +136,10 @@ def before_round_three(config):
     return dataclasses.replace(config, generator=generator, train=train)
 
 
-def recipe_step(config, strategy, batch_size):
-    """The training step train.py builds for `config` (encoder frozen as it says)."""
+def recipe_step(config, strategy, batch_size, fp16=False):
+    """The training step train.py builds for `config` (encoder frozen as it says), as
+    `(step, generator, class_weights)`; uniform rebalancing weights stand in for the
+    data's prior (same cost)."""
     import numpy as np
 
     from colorization.models import build_generator
@@ -148,7 +150,8 @@ def recipe_step(config, strategy, batch_size):
         generator = build_generator(config.generator)
         if config.train.freeze_stride:
             freeze_to_stride(generator, config.train.freeze_stride)
-        optimizer = train_steps.make_optimizer(config.train, config.train.lr, False)
+        train_steps.synchronize_batch_norm(generator)
+        optimizer = train_steps.make_optimizer(config.train, config.train.lr, fp16)
     class_weights = None
     if config.loss.recon in losses.CLASSIFICATION_KINDS:
         class_weights = np.ones(generator.get_layer("ab_logits").filters, np.float32)
@@ -163,7 +166,7 @@ def recipe_step(config, strategy, batch_size):
         jit=False,
         class_weights=class_weights,
     )
-    return step
+    return step, generator, class_weights
 
 
 def against_before(config, strategy, batch_size, sides, rounds):
@@ -205,8 +208,8 @@ def against_before(config, strategy, batch_size, sides, rounds):
         for side in sides
     }
     steps = {
-        "now": recipe_step(config, strategy, batch_size),
-        "before": recipe_step(before_round_three(config), strategy, batch_size),
+        "now": recipe_step(config, strategy, batch_size)[0],
+        "before": recipe_step(before_round_three(config), strategy, batch_size)[0],
     }
     for name, step in steps.items():
         with as_before(name == "before"):  # traced once per side, here
@@ -311,9 +314,8 @@ def main(argv=None):
     from colorization.config import overrides
     from colorization.config.presets import resolve_config
     from colorization.models import build_generator
-    from colorization.models.efficientnet_lite import freeze_to_stride
     from colorization.models.layers import nested_layers
-    from colorization.training import losses, train_steps
+    from colorization.training import train_steps
     from colorization.training.distribute import (
         POLICIES,
         choose_precision,
@@ -330,28 +332,8 @@ def main(argv=None):
     strategy = make_strategy("one")
     args.mixed_precision = choose_precision(args.mixed_precision, strategy)
     keras.mixed_precision.set_global_policy(POLICIES[args.mixed_precision])
-    with strategy.scope():
-        generator = build_generator(config.generator)
-        if config.train.freeze_stride:
-            freeze_to_stride(generator, config.train.freeze_stride)
-        train_steps.synchronize_batch_norm(generator)
-        optimizer = train_steps.make_optimizer(
-            config.train, config.train.lr, args.mixed_precision == "fp16"
-        )
-    # Uniform rebalancing weights stand in for the data's prior (same cost).
-    class_weights = None
-    if config.loss.recon in losses.CLASSIFICATION_KINDS:
-        class_weights = np.ones(generator.get_layer("ab_logits").filters, np.float32)
-    plain_step, _ = train_steps.make_steps(
-        strategy,
-        generator,
-        None,
-        optimizer,
-        None,
-        config.loss,
-        args.batch_size,
-        jit=False,
-        class_weights=class_weights,
+    plain_step, generator, class_weights = recipe_step(
+        config, strategy, args.batch_size, args.mixed_precision == "fp16"
     )
     rng = np.random.default_rng(0)
     side = config.data.image_size
