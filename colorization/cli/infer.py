@@ -40,7 +40,7 @@ import sys
 import threading
 
 from colorization import cli
-from colorization.inference import image_io
+from colorization.inference import guidance, image_io
 from colorization.inference.temporal import Smoothing
 
 
@@ -108,6 +108,45 @@ def parser(prog=PROG):
         help='colour hints for one photo: a JSON list of {"x", "y", "color": '
         '"#rrggbb"} (a hinted model only)',
     )
+    guide = p.add_mutually_exclusive_group()
+    guide.add_argument(
+        "--reference",
+        metavar="PHOTO",
+        help="a colour photo whose colours guide the result (a model with a bins "
+        "head, as the shipped one)",
+    )
+    guide.add_argument(
+        "--palette",
+        metavar="COLOURS",
+        help='colours that guide the result, e.g. "#7a2f1c,#2f4f7a,#d8c8a0"',
+    )
+    p.add_argument(
+        "--guide-strength",
+        type=float,
+        default=guidance.DEFAULT_STRENGTH,
+        help="how strongly --reference or --palette counts, 0..1; 0 is automatic "
+        f"(default {guidance.DEFAULT_STRENGTH})",
+    )
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also write NAME_uncertainty.png: where the model is unsure of the "
+        "colour (bright) (photos only)",
+    )
+    p.add_argument(
+        "--variants",
+        type=int,
+        metavar="N",
+        help="also write N different plausible colourings, NAME_variant1..N "
+        "(a hinted model; photos only)",
+    )
+    p.add_argument(
+        "--suggest",
+        type=int,
+        metavar="K",
+        help="also write NAME_suggestions.json: the K spots where a colour hint "
+        "would help most, with the likeliest colours there (photos only)",
+    )
     p.add_argument(
         "--compare",
         action="store_true",
@@ -137,6 +176,18 @@ def parse_args(argv, prog=PROG):
         raise cli.FlagError("--blend must be in [0, 1]")
     if not 0.0 <= args.smoothing < 1.0:
         raise cli.FlagError("--smoothing must be in [0, 1)")
+    if not 0.0 <= args.guide_strength <= 1.0:
+        raise cli.FlagError("--guide-strength must be in [0, 1]")
+    for name in ("variants", "suggest"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise cli.FlagError(f"--{name} must be at least 1")
+    if args.palette is not None:
+        try:
+            guidance.parse_palette(args.palette)
+        except guidance.GuideError as error:
+            raise cli.FlagError(f"--palette: {error}") from None
+    if args.reference is not None and not os.path.isfile(args.reference):
+        raise cli.FlagError(f"--reference: no such file {args.reference!r}")
     if args.hints is not None:
         _check_hinted_input(args.inputs)
     return args
@@ -171,6 +222,20 @@ def _with_hints(jobs, hints, hints_file, colorizer):
     return [
         dataclasses.replace(job, hints=hints, hints_file=hints_file) for job in jobs
     ]
+
+
+def _check_extras(colorizer, extras):
+    """ValueError (one line) for side outputs the model cannot make."""
+    from colorization.hints import user_hints
+
+    if (
+        extras.uncertainty or extras.variants or extras.suggest
+    ) and colorizer.temperature is None:
+        raise guidance.GuideError(guidance.NO_DISTRIBUTION)
+    if extras.variants and not colorizer.hinted:
+        raise user_hints.HintError(
+            f"{user_hints.NOT_HINTED}: --variants are made with hints"
+        )
 
 
 def _summary(report, jobs, output):
@@ -228,9 +293,12 @@ def _run(args, hints, prog):
     from colorization.inference import batch_inference, planning
     from colorization.inference.colorizer import Colorizer
 
+    extras = planning.Extras(
+        args.compare, args.uncertainty, args.variants or 0, args.suggest or 0
+    )
     try:
         jobs, output = planning.plan_jobs(
-            args.inputs, args.output, videos=True, compare=args.compare
+            args.inputs, args.output, videos=True, extras=extras
         )
         colorizer = Colorizer.load(
             args.models or args.model,
@@ -241,6 +309,8 @@ def _run(args, hints, prog):
         )
         if hints is not None:
             jobs = _with_hints(jobs, hints, args.hints, colorizer)
+        guide = colorizer.make_guide(args.reference, args.palette, args.guide_strength)
+        _check_extras(colorizer, extras)
     except (planning.UsageError, FileNotFoundError, ValueError) as error:
         return cli.fail(prog, error)
     report = batch_inference.colorize_files(
@@ -251,6 +321,8 @@ def _run(args, hints, prog):
         args.max_pixels,
         progress=not args.quiet,
         smooth=Smoothing(strength=args.smoothing),
+        guide=guide,
+        extras=extras,
     )
     print(_summary(report, jobs, output), file=sys.stderr)
     return 1 if report.failed else 0

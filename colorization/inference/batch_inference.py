@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from colorization.hints import user_hints
-from colorization.inference import image_io, video, video_io
+from colorization.inference import image_io, planning, record, video, video_io
 from colorization.inference.planning import UsageError, compare_path, plan_jobs  # noqa: F401 (callers')
 from data_pipeline import files
 
@@ -27,25 +27,70 @@ class Report:
     failed: list = dataclasses.field(default_factory=list)  # (path, reason)
 
 
-def _write(job, rgb, alpha, gray, compare):
-    image_io.write_image(job.target, rgb, alpha)
+def _write(job, rgb, alpha, gray, compare, metadata=None):
+    image_io.write_image(job.target, rgb, alpha, metadata)
     if compare:
         image_io.write_image(
-            compare_path(job.target), np.concatenate([gray, rgb], axis=1)
+            compare_path(job.target),
+            np.concatenate([gray, rgb], axis=1),
+            metadata=metadata,
         )
 
 
-def _write_animation(job, animation, colored, compare):
+def _recorder(colorizer, enabled, guide):
+    """job -> the record of how its colour was made (`record.make_record`), or None
+    when records are off."""
+    if not enabled:
+        return None
+    return lambda job: record.make_record(colorizer, hints=job.hints, guide=guide)
+
+
+def _metadata(job, note):
+    """What a photo job's outputs carry: its input's kept metadata and its record
+    (`note(job)`), or None when `note` is None (records off: nothing is added)."""
+    if note is None:
+        return None
+    return record.Metadata(record.kept_metadata(job.source), note(job))
+
+
+def _write_extras(colorizer, job, data, extras, guide):
+    """The uncertainty map, variants and suggested spots of one photo
+    (`planning.Extras`), each written whole or not at all."""
+    from colorization.inference import suggestions
+
+    if extras.uncertainty:
+        uncertainty = colorizer.uncertainty(data.rgb, job.hints, guide=guide)
+        image_io.write_image(
+            planning.uncertainty_path(job.target), suggestions.heat_map(uncertainty)
+        )
+    if extras.variants:
+        variants = colorizer.variants(data.rgb, extras.variants, job.hints, guide=guide)
+        for number, (rgb, _) in enumerate(variants, 1):
+            image_io.write_image(
+                planning.variant_path(job.target, number), rgb, data.alpha
+            )
+    if extras.suggest:
+        spots = colorizer.suggest_hints(
+            data.rgb, extras.suggest, job.hints, guide=guide
+        )
+        files.write_json(
+            planning.suggestions_path(job.target), [s.to_json() for s in spots]
+        )
+
+
+def _write_animation(job, animation, colored, compare, metadata=None):
     """Writes the colorized frames of `animation` (and gray | colorized frames)."""
     timing = (animation.durations, animation.loop)
     alphas = [frame.alpha for frame in animation.frames]
-    image_io.write_animation(job.target, colored, *timing, alphas)
+    image_io.write_animation(job.target, colored, *timing, alphas, metadata)
     if compare:
         pairs = [
             np.concatenate([image_io.colourless(frame.rgb), rgb], axis=1)
             for frame, rgb in zip(animation.frames, colored)
         ]
-        image_io.write_animation(compare_path(job.target), pairs, *timing)
+        image_io.write_animation(
+            compare_path(job.target), pairs, *timing, metadata=metadata
+        )
 
 
 def colorize_files(
@@ -56,6 +101,9 @@ def colorize_files(
     max_pixels=image_io.DEFAULT_MAX_PIXELS,
     progress=True,
     smooth=True,
+    guide=None,
+    extras=None,
+    record=True,
 ):
     """Colorizes every job's file: photos first (same-size photos go through the
     network together), then videos, one at a time.
@@ -71,21 +119,37 @@ def colorize_files(
         max_pixels: refuse larger photos and video frames.
         progress: show progress bars: one in photos, one in frames for each video.
         smooth: temporal smoothing of videos (see `video.colorize_video`).
+        guide: a `guidance.Guide` (a reference photo or a palette) for every file.
+        extras: `planning.Extras` to write beside each still photo's result (its
+            `compare` is `compare`'s); animations and videos get none.
+        record: keep each input's metadata that still holds in its outputs and add
+            the record of how the colour was made (`colorization.inference.record`:
+            the models' SHA-256, the options, the hints and the guide).
 
     Returns:
         a Report of the files written and the files that failed, with reasons (each
         failure is also printed to stderr as one line).
     """
     report = Report()
+    note = _recorder(colorizer, record, guide)
     images = [job for job in jobs if not job.video]
+    extras = dataclasses.replace(extras or planning.Extras(), compare=compare)
     if images:
         _colorize_images(
-            colorizer, images, batch_size, compare, max_pixels, progress, report
+            colorizer,
+            images,
+            batch_size,
+            extras,
+            max_pixels,
+            progress,
+            report,
+            guide,
+            note,
         )
     for job in jobs:
         if job.video:
             _colorize_video(
-                colorizer, job, batch_size, max_pixels, progress, smooth, report
+                colorizer, job, batch_size, max_pixels, progress, smooth, report, note
             )
     return report
 
@@ -97,8 +161,11 @@ def _fail(report, job, reason):
     tqdm.write(f"error: {job.source}: {reason}", file=sys.stderr)
 
 
-def _colorize_video(colorizer, job, batch_size, max_pixels, progress, smooth, report):
-    """Colorizes one video job, adding it to `report`'s written or failed files."""
+def _colorize_video(
+    colorizer, job, batch_size, max_pixels, progress, smooth, report, note=None
+):
+    """Colorizes one video job, adding it to `report`'s written or failed files;
+    `note(job)` is the record for its tags (None: no tags)."""
     try:
         video.colorize_video(
             colorizer,
@@ -108,6 +175,7 @@ def _colorize_video(colorizer, job, batch_size, max_pixels, progress, smooth, re
             batch_size=batch_size,
             progress=progress,
             max_pixels=max_pixels,
+            record=None if note is None else note(job),
         )
     except video_io.VideoError as error:
         _fail(report, job, str(error))
@@ -120,7 +188,15 @@ def _colorize_video(colorizer, job, batch_size, max_pixels, progress, smooth, re
 
 
 def _colorize_images(
-    colorizer, jobs, batch_size, compare, max_pixels, progress, report
+    colorizer,
+    jobs,
+    batch_size,
+    extras,
+    max_pixels,
+    progress,
+    report,
+    guide=None,
+    note=None,
 ):
     """Colorizes the photo jobs, adding what was written and what failed to `report`.
 
@@ -130,6 +206,7 @@ def _colorize_images(
     from tqdm import tqdm
 
     errors = model_errors() + (ValueError,)  # and a photo it cannot take
+    compare = extras.compare
     pending = {}  # (H, W) -> [(job, ImageData)]
     bar = tqdm(total=len(jobs), unit="image", disable=not progress)
 
@@ -142,16 +219,21 @@ def _colorize_images(
         bar.update()
 
     def colorize(job, rgb):
-        if job.hints is None:
-            return colorizer.colorize_array(rgb)
-        return colorizer.colorize_array(rgb, job.hints)  # a photo alone
+        return colorizer.colorize_array(rgb, job.hints, guide=guide)
 
     def write(job, data, result):
         gray = image_io.colourless(data.rgb) if compare else None
         try:
-            _write(job, result, data.alpha, gray, compare)
+            _write(job, result, data.alpha, gray, compare, _metadata(job, note))
+            _write_extras(colorizer, job, data, extras, guide)
         except OSError as error:
             fail(job, f"cannot write {job.target}: {error.strerror or error}")
+            return
+        except user_hints.HintError as error:
+            fail(job, f"{job.hints_file}: {error}")
+            return
+        except errors as error:
+            fail(job, f"cannot colorize: {short_error(error)}")
             return
         done(job)
 
@@ -188,7 +270,7 @@ def _colorize_images(
         except errors as error:
             return fail(job, f"cannot colorize: {short_error(error)}")
         try:
-            _write_animation(job, animation, colored, compare)
+            _write_animation(job, animation, colored, compare, _metadata(job, note))
         except OSError as error:
             return fail(job, f"cannot write {job.target}: {error.strerror or error}")
         done(job)

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorization.hints import user_hints
-from colorization.inference import graph, options
+from colorization.inference import graph, guidance, options
 from colorization.models.model_file import (  # noqa: F401 (part of this API)
     ModelNotFoundError,
     NoSizeError,
@@ -59,6 +59,7 @@ class Colorizer:
         self.models = list(models)
         if not self.models:
             raise ValueError("a Colorizer needs at least one model")
+        self.model_paths = []  # the files `load` read (for `record.make_record`)
         _check_quality(quality)
         self.quality = quality
         first = self.models[0]
@@ -149,7 +150,9 @@ class Colorizer:
             if blend is not None:
                 set_blend(model, blend)
         size = size or model_size(models[0], repr(paths[0]))
-        return cls(models, size=size, quality=quality)
+        colorizer = cls(models, size=size, quality=quality)
+        colorizer.model_paths = paths
+        return colorizer
 
     @property
     def temperature(self):
@@ -182,7 +185,15 @@ class Colorizer:
         return hints if len(hints) else None
 
     def colorize_array(
-        self, rgb, hints=None, *, size=None, temperature=None, blend=None, quality=None
+        self,
+        rgb,
+        hints=None,
+        *,
+        size=None,
+        temperature=None,
+        blend=None,
+        quality=None,
+        guide=None,
     ):
         """RGB (N, H, W, 3) or (H, W, 3), uint8 or float32 in [0, 1] -> uint8 RGB.
 
@@ -193,44 +204,154 @@ class Colorizer:
             temperature: annealed-mean temperature for this call (a bins head).
             blend: bins-head weight for this call (a two-head model).
             quality: "fast" or "best" for this call (default: `self.quality`).
+            guide: a `guidance.Guide` (`make_guide`: a reference photo or a
+                palette), or None.
 
         The options are inputs of one traced graph per quality: a new value is not
         a new trace, and the pixels are those of a model loaded with that value.
         """
-        rgb = np.asarray(rgb)
-        if rgb.dtype != np.uint8:
-            rgb = rgb.astype(np.float32)
-        single = rgb.ndim == 3
-        batch = rgb[None] if single else rgb
+        batch, single = _batch(rgb)
         hints = self.check_hints(hints, *batch.shape[1:3])
         quality = quality or self.quality
-        if (size, temperature, blend) != (None, None, None) or quality != "fast":
+        guide = self._check_guide(guide)
+        options_given = (size, temperature, blend) != (None, None, None)
+        if options_given or quality != "fast" or guide is not None:
             result = self._options_call(
-                "rgb", batch, hints, size, temperature, blend, quality
+                "rgb", batch, hints, size, temperature, blend, quality, guide
             )
         elif hints is None:
-            result = self._run[tf.as_dtype(rgb.dtype)](batch)
+            result = self._run[tf.as_dtype(batch.dtype)](batch)
         else:
-            run = self._run_hinted[tf.as_dtype(rgb.dtype)]
+            run = self._run_hinted[tf.as_dtype(batch.dtype)]
             result = run(batch, hints.points, hints.colours)
         result = result.numpy()
         return result[0] if single else result
 
     def predict_ab(
-        self, rgb, hints=None, *, size=None, temperature=None, blend=None, quality=None
+        self,
+        rgb,
+        hints=None,
+        *,
+        size=None,
+        temperature=None,
+        blend=None,
+        quality=None,
+        guide=None,
     ):
         """The networks' ab_norm (N, h, w, 2) at the size they see (`predict_small`;
         for the best quality, the grid of its larger copy, `predict_best`), for RGB
         (N, H, W, 3) uint8 or float32 in [0, 1]; `join_ab` brings it to full size.
         The arguments are `colorize_array`'s."""
-        rgb = np.asarray(rgb)
-        if rgb.dtype != np.uint8:
-            rgb = rgb.astype(np.float32)
-        hints = self.check_hints(hints, *rgb.shape[1:3])
+        batch, _ = _batch(rgb)
+        hints = self.check_hints(hints, *batch.shape[1:3])
         quality = quality or self.quality
         return self._options_call(
-            "ab", rgb, hints, size, temperature, blend, quality
+            "ab", batch, hints, size, temperature, blend, quality, guide
         ).numpy()
+
+    def make_guide(self, reference=None, palette=None, strength=None):
+        """A `guidance.Guide` for this model from a reference photo (a path or an
+        RGB array) or a palette ("#rrggbb,..." or a list of colours), or None for
+        neither.
+
+        Raises:
+            guidance.GuideError: both given, an unreadable reference, a palette
+                entry that is not a colour, a strength outside [0, 1], or a model
+                without a bins head (one line each).
+        """
+        if strength is None:
+            strength = guidance.DEFAULT_STRENGTH
+        guide = guidance.make_guide(reference, palette, strength)
+        if guide is not None and not self._bins:
+            raise guidance.GuideError(guidance.NO_BINS)
+        return guide
+
+    def uncertainty(self, image, hints=None, *, guide=None, size=None):
+        """How unsure the model is of each pixel's colour: the entropy of its
+        colour distribution over log Q, float32 (H, W) in [0, 1] at the photo's
+        size (0: one colour is certain; 1: every colour as likely).
+
+        Args:
+            image: a path or an array, as `colorize` takes.
+            hints, guide, size: as `colorize_array` takes them.
+
+        Raises:
+            guidance.GuideError: the model has no bins head.
+        """
+        rgb = _read(image)
+        if not self._bins:
+            raise guidance.GuideError(guidance.NO_DISTRIBUTION)
+        hints = self.check_hints(hints, *rgb.shape[:2])
+        return self._options_call(
+            "uncertainty", rgb[None], hints, size, None, None, "fast", guide
+        ).numpy()[0]
+
+    def predict_distribution(self, rgb, hints=None, *, guide=None, size=None):
+        """`graph.predict_distribution` of one photo (H, W, 3): (lightness (h, w),
+        ab_norm (h, w, 2), distribution (hc, wc, Q), factor) as NumPy."""
+        rgb = _read(rgb)
+        if not self._bins:
+            raise guidance.GuideError(guidance.NO_DISTRIBUTION)
+        hints = self.check_hints(hints, *rgb.shape[:2])
+        lightness, ab_norm, cells, factor = self._options_call(
+            "distribution", rgb[None], hints, size, None, None, "fast", guide
+        )
+        return (
+            lightness.numpy()[0, ..., 0],
+            ab_norm.numpy()[0],
+            cells.numpy()[0],
+            int(factor),
+        )
+
+    def suggest_hints(self, image, k=5, hints=None, *, guide=None):
+        """The `k` spots where a colour hint would help most, best first: where the
+        model is unsure of large regions, not next to a hint given already, each
+        with the three most likely colours there (`suggestions.suggest`).
+
+        Returns:
+            a list of `suggestions.Suggestion` (x, y in the photo's pixels,
+            `colours` "#rrggbb" with their `probabilities`, `uncertainty`).
+        """
+        from colorization.inference import suggestions
+
+        rgb = _read(image)
+        checked = self.check_hints(hints, *rgb.shape[:2])
+        predicted = self.predict_distribution(rgb, checked, guide=guide)
+        return suggestions.suggest(predicted, rgb.shape[:2], k, checked)
+
+    def variants(self, image, n=4, hints=None, *, guide=None, seed=0, quality=None):
+        """`n` different plausible colourings of a photo: colours drawn from the
+        model's distribution at its most uncertain spots, given as hints and spread
+        by the hint propagation (coherent regions, never per-pixel noise).
+
+        Returns:
+            a list of `n` uint8 RGB (H, W, 3), and the hints each was made with.
+
+        Raises:
+            ValueError: n < 1, or a model that takes no hints.
+        """
+        from colorization.inference import suggestions
+
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"the number of variants must be at least 1, got {n!r}")
+        if not self.hinted:
+            raise user_hints.HintError(
+                f"{user_hints.NOT_HINTED}: variants are made with hints"
+            )
+        rgb = _read(image)
+        given = self.check_hints(hints, *rgb.shape[:2])
+        predicted = self.predict_distribution(rgb, given, guide=guide)
+        results = []
+        for hint_set in suggestions.variant_hints(
+            predicted, rgb.shape[:2], n, given, seed
+        ):
+            results.append(
+                (
+                    self.colorize_array(rgb, hint_set, guide=guide, quality=quality),
+                    hint_set,
+                )
+            )
+        return results
 
     def check_options(self, size=None, temperature=None, blend=None, quality=None):
         """Raises ValueError for an option value the models cannot take."""
@@ -249,11 +370,16 @@ class Colorizer:
             if not 0.0 <= blend <= 1.0:
                 raise ValueError(f"the blend must be in [0, 1], got {blend!r}")
 
-    def _options_call(self, what, batch, hints, size, temperature, blend, quality):
+    def _options_call(
+        self, what, batch, hints, size, temperature, blend, quality, guide=None
+    ):
         """`colorize_batch` ("rgb"), the ab_norm of `predict_small` or
-        `predict_best` ("ab"), or their (lightness, ab_norm) ("small"), with the
-        options as graph inputs."""
+        `predict_best` ("ab"), their (lightness, ab_norm) ("small"),
+        `predict_distribution` ("distribution") or `uncertainty` ("uncertainty"),
+        with the options (and a `guidance.Guide`'s prior and strength) as graph
+        inputs."""
         self.check_options(size, temperature, blend, quality)
+        guide = self._check_guide(guide)
         temperatures = [
             layer.temperature if temperature is None else temperature
             for layer in self._bins
@@ -265,14 +391,29 @@ class Colorizer:
             np.asarray(temperatures, np.float64),
             np.asarray(weights, np.float64),
         ]
+        if guide is not None:
+            args += [guide.prior, np.float32(guide.strength)]
         if hints is not None:
             args += [hints.points, hints.colours]
         return self._options_function(
-            what, tf.as_dtype(batch.dtype), hints is not None, quality
+            what,
+            tf.as_dtype(batch.dtype),
+            hints is not None,
+            quality,
+            guide is not None,
         )(*args)
 
-    def _options_function(self, what, dtype, hinted, quality):
-        key = (what, dtype, hinted, quality)
+    def _check_guide(self, guide):
+        """The guide to trace with: None for none or a strength of 0 (exactly the
+        automatic graph); `guidance.GuideError` for a model without a bins head."""
+        if guide is None or guide.strength == 0:
+            return None
+        if not self._bins:
+            raise guidance.GuideError(guidance.NO_BINS)
+        return guide
+
+    def _options_function(self, what, dtype, hinted, quality, guided=False):
+        key = (what, dtype, hinted, quality, guided)
         if key not in self._with_options:
             signature = [
                 tf.TensorSpec([None, None, None, 3], dtype),
@@ -280,27 +421,34 @@ class Colorizer:
                 tf.TensorSpec([len(self._bins)], tf.float64),
                 tf.TensorSpec([len(self._blends)], tf.float64),
             ]
+            if guided:
+                signature += [
+                    tf.TensorSpec(guidance.PRIOR_SHAPE, tf.float32),
+                    tf.TensorSpec([], tf.float32),
+                ]
             if hinted:
                 signature += [
                     tf.TensorSpec([None, 2], tf.float32),
                     tf.TensorSpec([None, 3], tf.uint8),
                 ]
 
-            def run(rgb, size, temperatures, weights, *hints):
+            def run(rgb, size, temperatures, weights, *more):
+                guide = tuple(more[:2]) if guided else None
+                hints = tuple(more[2:] if guided else more) or None
                 with options.traced_options(
                     self._bins, self._blends, temperatures, weights
                 ):
-                    hints = tuple(hints) or None
+                    common = (self.models, rgb, size, self.stride, hints)
                     if what == "rgb":
-                        return graph.colorize_batch(
-                            self.models, rgb, size, self.stride, hints, quality
-                        )
+                        return graph.colorize_batch(*common, quality, guide)
+                    if what == "distribution":
+                        return graph.predict_distribution(*common, guide)
+                    if what == "uncertainty":
+                        return graph.uncertainty(*common, guide)
                     predict = (
                         graph.predict_best if quality == "best" else graph.predict_small
                     )
-                    lightness, ab_norm = predict(
-                        self.models, rgb, size, self.stride, hints
-                    )
+                    lightness, ab_norm = predict(*common, guide)
                     return ab_norm if what == "ab" else (lightness, ab_norm)
 
             self._with_options[key] = tf.function(
@@ -308,7 +456,16 @@ class Colorizer:
             )
         return self._with_options[key]
 
-    def colorize(self, image, hints=None, *, quality=None):
+    def colorize(
+        self,
+        image,
+        hints=None,
+        *,
+        quality=None,
+        reference=None,
+        palette=None,
+        guide_strength=None,
+    ):
         """Colorizes a photo and returns uint8 RGB of the same height and width.
 
         Args:
@@ -324,18 +481,21 @@ class Colorizer:
             quality: "fast" (one network pass) or "best" (the photo and its mirror
                 image at two sizes, their colour averaged; about three times the
                 time); default: `self.quality`.
+            reference: a colour photo (a path or an RGB array) whose colours guide
+                the result (`colorization.inference.guidance`).
+            palette: colours that guide the result instead: "#rrggbb,#rrggbb" or a
+                list of "#rrggbb" or (r, g, b).
+            guide_strength: how strongly the reference or palette counts, in
+                [0, 1] (default `guidance.DEFAULT_STRENGTH`; 0 is automatic).
 
         Raises:
             colorization.hints.user_hints.HintError: a bad hint, a point outside the photo,
                 or hints for a model that takes none (one line).
+            colorization.inference.guidance.GuideError: a bad reference, palette or
+                strength, or a model without a bins head (one line).
         """
-        from colorization.inference import image_io
-
-        if isinstance(image, (str, os.PathLike)):
-            rgb = image_io.read_image(os.fspath(image)).rgb
-        else:
-            rgb = image_io.to_rgb(np.asarray(image))
-        return self.colorize_array(rgb, hints, quality=quality)
+        guide = self.make_guide(reference, palette, guide_strength)
+        return self.colorize_array(_read(image), hints, quality=quality, guide=guide)
 
     def predict_small(self, rgb, quality=None):
         """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at
@@ -390,6 +550,23 @@ class Colorizer:
             progress=progress,
             max_pixels=max_pixels,
         )
+
+
+def _read(image):
+    """A photo (a path, or an array `image_io.to_rgb` takes) -> RGB (H, W, 3)."""
+    from colorization.inference import image_io
+
+    if isinstance(image, (str, os.PathLike)):
+        return image_io.read_image(os.fspath(image)).rgb
+    return image_io.to_rgb(np.asarray(image))
+
+
+def _batch(rgb):
+    """(batch (N, H, W, 3) uint8 or float32, whether `rgb` was one image)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:
+        rgb = rgb.astype(np.float32)
+    return (rgb[None], True) if rgb.ndim == 3 else (rgb, False)
 
 
 def _check_quality(quality):

@@ -9,9 +9,12 @@ predictions (the photo and its mirror image, at two sizes) with
 `chroma_preserving_mean` instead of one.
 """
 
+import contextlib
+
 import tensorflow as tf
 
 from colorization.hints import hint_graph
+from colorization.inference import guidance, options
 from colorization.models.hint_propagation import without_hint_propagation
 from data_pipeline import constants as C
 from data_pipeline import image_ops, lab
@@ -83,7 +86,7 @@ def _recombine(rgb, ab):
     )
 
 
-def predict_small(models, rgb, size, stride, hints=None):
+def predict_small(models, rgb, size, stride, hints=None, guide=None):
     """The networks' averaged ab at the size they see, before any upsampling.
 
     Args:
@@ -97,11 +100,32 @@ def predict_small(models, rgb, size, stride, hints=None):
         hints: None (automatic), or (points float32 (K, 2), colours uint8 (K, 3)):
             user hints at (x, y) pixels of the H x W images, the same for each image;
             hinted models see them, automatic ones do not.
+        guide: None, or (prior float32 (BANDS, Q), strength float32 scalar): a
+            reference's or palette's prior over the bins heads' colours
+            (`colorization.inference.guidance`).
 
     Returns:
         (lightness, ab_norm): the L (N, h, w, 1) of the copy the network saw, in Lab
         units, and its ab_norm (N, h, w, 2), both without the padding.
     """
+    lightness, ab_norm, _ = _predict(models, rgb, size, stride, hints, guide)
+    return lightness, ab_norm
+
+
+def predict_distribution(models, rgb, size, stride, hints=None, guide=None):
+    """`predict_small`, and the bins heads' colour distribution (annealing
+    temperature 1, guided if `guide`), averaged over the models.
+
+    Returns:
+        (lightness, ab_norm, distribution, factor): `predict_small`'s two, the
+        distribution (N, hc, wc, Q) on the bins heads' grid of cells of `factor` x
+        `factor` pixels of the copy the network saw, without the cells of padding
+        only (hc = ceil(h / factor)).
+    """
+    return _predict(models, rgb, size, stride, hints, guide, distribution=True)
+
+
+def _predict(models, rgb, size, stride, hints, guide, distribution=False):
     shape = tf.shape(rgb)
     height, width = shape[1], shape[2]
     scale = 255.0 if rgb.dtype == tf.uint8 else 1.0
@@ -130,17 +154,54 @@ def predict_small(models, rgb, size, stride, hints=None):
         )  # (N, h', w', 3)
     if hints is None:  # the same output without the hint propagation's ~9 ms
         models = [without_hint_propagation(model) for model in models]
-    predictions = [
-        tf.cast(
-            model(
-                hint_graph.network_input(model, l_norm, hint_channels), training=False
-            ),
-            tf.float32,
-        )
-        for model in models
-    ]
+    traced = None
+    context = contextlib.nullcontext()
+    if guide is not None or distribution:
+        traced = guidance.TracedGuide(l_norm, *(guide or (None, None)))
+        context = guidance.traced_guide(*options.option_layers(models), traced)
+    with context:
+        predictions = [
+            tf.cast(
+                model(
+                    hint_graph.network_input(model, l_norm, hint_channels),
+                    training=False,
+                ),
+                tf.float32,
+            )
+            for model in models
+        ]
     ab_norm = tf.add_n(predictions)[:, :small_h, :small_w] / len(predictions)
-    return lightness, ab_norm  # (N, h, w, 1), (N, h, w, 2)
+    if not distribution:
+        return lightness, ab_norm, None  # (N, h, w, 1), (N, h, w, 2)
+    if not traced.distributions:
+        raise ValueError("the model has no bins head: it predicts no distribution")
+    cells = tf.add_n(traced.distributions) / len(traced.distributions)
+    factor = padded_h // tf.shape(cells)[1]
+    cells = cells[:, : -(-small_h // factor), : -(-small_w // factor)]
+    return lightness, ab_norm, cells, factor
+
+
+def entropy_map(distribution):
+    """The entropy of each cell's distribution (N, h, w, Q) over log Q: 0 where the
+    model is sure of one bin, 1 where every bin is as likely."""
+    q = tf.cast(tf.shape(distribution)[-1], tf.float32)
+    terms = distribution * tf.math.log(tf.maximum(distribution, 1e-12))
+    return -tf.reduce_sum(terms, -1) / tf.math.log(q)
+
+
+def uncertainty(models, rgb, size, stride, hints=None, guide=None):
+    """How unsure the models are of each pixel's colour: `entropy_map` of their
+    distribution, brought to the photo's own size (bilinear) -> float32 (N, H, W)
+    in [0, 1]; the other arguments are `predict_small`'s."""
+    lightness, _, cells, factor = predict_distribution(
+        models, rgb, size, stride, hints, guide
+    )
+    entropy = entropy_map(cells)[..., tf.newaxis]  # (N, hc, wc, 1)
+    grid = tf.shape(entropy)[1:3] * factor
+    small = tf.image.resize(entropy, grid, method="bilinear")
+    small = small[:, : tf.shape(lightness)[1], : tf.shape(lightness)[2]]
+    full = tf.image.resize(small, tf.shape(rgb)[1:3], method="bilinear")
+    return tf.clip_by_value(full[..., 0], 0.0, 1.0)
 
 
 def join_ab(rgb, ab_norm):
@@ -185,7 +246,7 @@ def best_sizes(size, stride):
     return size, tf.maximum(larger, size + 1)
 
 
-def predict_best(models, rgb, size, stride, hints=None):
+def predict_best(models, rgb, size, stride, hints=None, guide=None):
     """Test-time averaging: `predict_small` on the photo and on its mirror image, at
     the two `best_sizes`; each ab has the mirroring undone and is resized (bilinear)
     to the grid of the larger copy, and the four are averaged with
@@ -203,7 +264,7 @@ def predict_best(models, rgb, size, stride, hints=None):
         last = tf.cast(tf.shape(rgb)[2], tf.float32) - 1.0  # pixel centres mirrored
         mirrored_hints = (tf.stack([last - points[:, 0], points[:, 1]], -1), hints[1])
     small, large = best_sizes(size, stride)
-    lightness, ab_norm = predict_small(models, rgb, large, stride, hints)
+    lightness, ab_norm = predict_small(models, rgb, large, stride, hints, guide)
     grid = tf.shape(ab_norm)[1:3]
     predictions = [ab_norm]  # (N, h, w, 2) each
     for image, image_hints, side in (
@@ -211,14 +272,14 @@ def predict_best(models, rgb, size, stride, hints=None):
         (rgb, hints, small),
         (mirrored, mirrored_hints, small),
     ):
-        ab = predict_small(models, image, side, stride, image_hints)[1]
+        ab = predict_small(models, image, side, stride, image_hints, guide)[1]
         if image is mirrored:
             ab = tf.reverse(ab, [2])
         predictions.append(tf.image.resize(ab, grid, method="bilinear"))
     return lightness, chroma_preserving_mean(tf.stack(predictions))
 
 
-def colorize_batch(models, rgb, size, stride, hints=None, quality="fast"):
+def colorize_batch(models, rgb, size, stride, hints=None, quality="fast", guide=None):
     """Colorizes a batch of same-size images in TensorFlow ops (graph-safe):
     `predict_small` ("fast" `quality`) or `predict_best` ("best"), then `join_ab`;
     the other arguments are `predict_small`'s.
@@ -227,5 +288,5 @@ def colorize_batch(models, rgb, size, stride, hints=None, quality="fast"):
         uint8 (N, H, W, 3) sRGB with the L of the input.
     """
     predict = predict_best if quality == "best" else predict_small
-    _, ab_norm = predict(models, rgb, size, stride, hints)
+    _, ab_norm = predict(models, rgb, size, stride, hints, guide)
     return join_ab(rgb, ab_norm)

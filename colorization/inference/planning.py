@@ -24,6 +24,26 @@ class UsageError(ValueError):
     """A command line that cannot be carried out (the message says what to change)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Extras:
+    """What a photo's result may have beside it: its gray | colorized photo
+    (`compare`), its uncertainty map, `variants` variants, and the `suggest` spots
+    where a hint would help most (a JSON file)."""
+
+    compare: bool = False
+    uncertainty: bool = False
+    variants: int = 0
+    suggest: int = 0
+
+    def paths(self, target):
+        """The files written beside the result `target`."""
+        paths = [compare_path(target)] if self.compare else []
+        if self.uncertainty:
+            paths.append(uncertainty_path(target))
+        paths += [variant_path(target, i) for i in range(1, self.variants + 1)]
+        return paths + ([suggestions_path(target)] if self.suggest else [])
+
+
 @dataclasses.dataclass
 class Job:
     source: str
@@ -132,7 +152,7 @@ def _single_video_target(inputs, output):
     return os.path.abspath(output)
 
 
-def plan_jobs(inputs, output=None, videos=False, compare=False):
+def plan_jobs(inputs, output=None, videos=False, compare=False, extras=None):
     """Expands folders (recursively), files and globs into (source, target) jobs.
 
     Every path the run will write is planned here, before anything is written: a
@@ -146,6 +166,8 @@ def plan_jobs(inputs, output=None, videos=False, compare=False):
             NAME_colorized.mp4 beside it).
         videos: list videos in folders and globs too (their targets end in .mp4).
         compare: `NAME_compare` photos will be written beside the results too.
+        extras: the `Extras` written beside the photos' results (default: the
+            compare photos if `compare`).
 
     Returns:
         (jobs, the output folder, or the output file of a single video).
@@ -178,7 +200,7 @@ def plan_jobs(inputs, output=None, videos=False, compare=False):
         if key not in seen:  # one file given twice (a folder and a glob in it)
             seen.add(key)
             jobs.append(Job(source, target, is_video))
-    check_writes(jobs, compare)
+    check_writes(jobs, extras or Extras(compare=compare))
     return jobs, output
 
 
@@ -192,9 +214,9 @@ def _file_id(path):
     return stat.st_dev, stat.st_ino
 
 
-def check_writes(jobs, compare=False):
+def check_writes(jobs, extras=None):
     """Refuses jobs that would write over one of their inputs, or write two results
-    to one path (`compare`: counting the `NAME_compare` photos).
+    to one path (counting the photos' `side_paths`).
 
     Raises:
         UsageError: one line naming the files and what to do.
@@ -207,8 +229,8 @@ def check_writes(jobs, compare=False):
     written = {}
     for job in jobs:
         targets = [job.target]
-        if compare and not job.video:
-            targets.append(compare_path(job.target))
+        if not job.video:
+            targets += (extras or Extras()).paths(job.target)
         for target in targets:
             real = os.path.normcase(os.path.realpath(target))
             if real in written:
@@ -225,6 +247,22 @@ def check_writes(jobs, compare=False):
                     f"the input {overwritten!r} would be overwritten by the result "
                     f"of {job.source!r}; choose another --output"
                 )
+
+
+def uncertainty_path(target):
+    """Where the uncertainty map of `target` goes (`--uncertainty`): always a PNG."""
+    return f"{os.path.splitext(target)[0]}_uncertainty.png"
+
+
+def variant_path(target, number):
+    """Where variant `number` (from 1) of `target` goes (`--variants`)."""
+    stem, ext = os.path.splitext(target)
+    return f"{stem}_variant{number}{ext}"
+
+
+def suggestions_path(target):
+    """Where the suggested hints of `target` go (`--suggest`): a hints-file-like JSON."""
+    return f"{os.path.splitext(target)[0]}_suggestions.json"
 
 
 def compare_path(target):

@@ -36,6 +36,7 @@ _ROWS = {
     9: (-9, 0),
     10: (-7, -5),
 }
+BINS = sum(last - first + 1 for first, last in _ROWS.values())  # Q = 262
 
 
 def gamut_centres():

@@ -262,8 +262,14 @@ class AnnealedMean(keras.layers.Layer):
         self.centres = [[float(a), float(b)] for a, b in centres]
         self.temperature = float(temperature)
 
+    # While a guided graph is traced: a `colorization.inference.guidance.TracedGuide`
+    # that gives the output in place of the arithmetic below.
+    guide = None
+
     def call(self, logits):
         logits = ops.cast(logits, "float32")
+        if self.guide is not None:
+            return self.guide.annealed_mean(self, logits)
         probabilities = ops.softmax(logits / self.temperature, axis=-1)
         centres = ops.convert_to_tensor(self.centres, dtype="float32")
         return ops.cast(ops.matmul(probabilities, centres), self.compute_dtype)
@@ -337,8 +343,12 @@ class HeadBlend(keras.layers.Layer):
         _check_blend(weight)
         self.weight = float(weight)
 
+    guide = None  # as `AnnealedMean.guide`
+
     def call(self, inputs):
         bins_ab, l1_ab = (ops.cast(x, "float32") for x in inputs)
+        if self.guide is not None:
+            return ops.cast(self.guide.blend(self, bins_ab, l1_ab), self.compute_dtype)
         blended = self.weight * bins_ab + (1.0 - self.weight) * l1_ab
         return ops.cast(blended, self.compute_dtype)
 
