@@ -5,7 +5,9 @@ handles palette and CMYK files, and refuses decompression bombs before decoding.
 animated GIF, PNG or WebP is read as every frame, with its frame durations and loop,
 when asked (`animation=True`), and written back animated (`write_animation`).
 Writing goes to a temporary name in the target folder and is renamed when complete, so
-an interrupted run never leaves a half-written file under the real name.
+an interrupted run never leaves a half-written file under the real name. A written
+file can carry the input's metadata and a record of how its colour was made
+(`colorization.inference.record`).
 """
 
 import dataclasses
@@ -253,15 +255,23 @@ def _options(fmt):
     return {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
 
 
-def write_image(path, rgb, alpha=None):
-    """Writes uint8 RGB (and alpha, where the format keeps it) atomically."""
+def write_image(path, rgb, alpha=None, metadata=None):
+    """Writes uint8 RGB (and alpha, where the format keeps it) atomically, with the
+    `metadata` (a `record.Metadata`: the input's kept metadata and the record) that
+    the format can hold; None writes none."""
     fmt = output_format(path)
     image = _pil_image(rgb, alpha, fmt)
+    options = dict(_options(fmt), **_metadata_options(metadata, fmt))
     with files.atomic_path(path) as temporary:
-        image.save(temporary, format=fmt, **_options(fmt))
+        image.save(temporary, format=fmt, **options)
 
 
-def write_animation(path, frames, durations, loop=None, alphas=None):
+def _metadata_options(metadata, fmt, animated=False):
+    """The Pillow save options embedding `metadata` (none for None)."""
+    return {} if metadata is None else metadata.save_options(fmt, animated)
+
+
+def write_animation(path, frames, durations, loop=None, alphas=None, metadata=None):
     """Writes uint8 RGB frames as one animated GIF, PNG or WebP, atomically.
 
     Args:
@@ -270,6 +280,8 @@ def write_animation(path, frames, durations, loop=None, alphas=None):
         durations: milliseconds each frame is shown.
         loop: 0 to loop forever, N times, or None for no loop setting.
         alphas: each frame's alpha or None (kept where the format keeps it).
+        metadata: a `record.Metadata` to embed (a GIF holds only the record, as a
+            comment), or None.
 
     Raises:
         ValueError: a format that holds no animation.
@@ -280,6 +292,7 @@ def write_animation(path, frames, durations, loop=None, alphas=None):
     alphas = alphas or [None] * len(frames)
     images = [_pil_image(rgb, alpha, fmt) for rgb, alpha in zip(frames, alphas)]
     options = dict(_options(fmt), save_all=True, append_images=images[1:])
+    options.update(_metadata_options(metadata, fmt, animated=True))
     options["duration"] = list(durations)
     if loop is not None:
         options["loop"] = loop

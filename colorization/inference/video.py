@@ -96,6 +96,13 @@ def _time_scale(reader):
     return 1.0 if abs(scale - 1.0) <= _RATE_TOLERANCE else scale
 
 
+def _tags(record):
+    """The MP4 tags of a record (None for none)."""
+    from colorization.inference.record import video_tags
+
+    return None if record is None else video_tags(record)
+
+
 def colorize_video(
     colorizer,
     source,
@@ -104,6 +111,7 @@ def colorize_video(
     batch_size=DEFAULT_BATCH_SIZE,
     progress=True,
     max_pixels=None,
+    record=None,
 ):
     """Colorizes the video `source` into the MP4 `target` (see `Colorizer.colorize_video`).
 
@@ -115,6 +123,8 @@ def colorize_video(
         batch_size: frames per network call.
         progress: show a tqdm bar in frames, with frames per second.
         max_pixels: refuse frames larger than this (None: no limit).
+        record: a `record.make_record` dict to write in the MP4's tags (with the
+            source's own tags, `record.video_tags`), or None for neither.
 
     Returns:
         a `VideoReport`.
@@ -156,7 +166,7 @@ def colorize_video(
                         bar.update()
                 reader.check_complete()
                 scale = _time_scale(reader)
-                video_io.finish(encoded, source, temporary, audio, scale)
+                video_io.finish(encoded, source, temporary, audio, scale, _tags(record))
         finally:
             bar.close()
             if os.path.lexists(encoded):

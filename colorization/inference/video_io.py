@@ -253,27 +253,39 @@ def _run_ffmpeg(arguments):
     return result.returncode, _last_line(result.stderr)
 
 
-def finish(video, source, path, audio, time_scale=1.0):
+def finish(video, source, path, audio, time_scale=1.0, metadata=None):
     """Writes `path`: the encoded `video` with the audio of `source` copied unchanged
     (re-encoded to AAC only if MP4 cannot hold its codec), and timestamps scaled by
-    `time_scale` (to give a variable frame rate video its average rate). No audio and
-    no scaling: `video` is simply renamed.
+    `time_scale` (to give a variable frame rate video its average rate). With
+    `metadata` (a dict of MP4 tags, e.g. `record.video_tags`), the tags of `source`
+    (creation time, title, ...) are copied too and `metadata` is added. No audio, no
+    scaling and no metadata: `video` is simply renamed.
 
     Raises:
         VideoError: FFmpeg could not do it.
     """
-    if not audio and abs(time_scale - 1.0) < 1e-6:
+    if not audio and abs(time_scale - 1.0) < 1e-6 and not metadata:
         os.replace(video, path)
         return
     inputs = ["-itsscale", repr(time_scale), "-i", video]
     maps = ["-map", "0:v:0"]
-    if audio:
+    if audio or metadata:
         inputs += ["-i", source]
+    if audio:
         maps += ["-map", "1:a"]
+    if metadata:
+        maps += ["-map_metadata", "1"]
+        for key, value in metadata.items():
+            maps += ["-metadata", f"{key}={value}"]
     common = inputs + maps + ["-c:v", "copy", "-movflags", "+faststart"]
     code, message = _run_ffmpeg(common + ["-c:a", "copy", path])
     if code != 0 and audio:
         code, message = _run_ffmpeg(common + ["-c:a", "aac", "-b:a", "192k", path])
     if code != 0:
-        what = "copy the audio" if audio else "set the frame rate"
+        scaled = abs(time_scale - 1.0) >= 1e-6
+        what = (
+            "copy the audio"
+            if audio
+            else ("set the frame rate" if scaled else "write the metadata")
+        )
         raise VideoError(f"cannot {what}: {message}")
