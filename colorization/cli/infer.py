@@ -19,7 +19,9 @@ wildcard, and go by default to that folder's _colorized sibling. A file that can
 read, colorized or written is reported on stderr and skipped, and the exit status is 1
 if any file failed (2 for usage errors, 130 for Ctrl-C and 143 for SIGTERM, which
 leave no half-written file). Every frame of an animated GIF, PNG or WebP is colorized,
-keeping its frame durations and loop.
+keeping its frame durations and loop. Every output keeps its input's metadata that
+still holds (date, camera, captions, DPI) and records that its colour is machine-made
+(`colorization.inference.record`); --no-record leaves both out.
 
 Videos (mp4, m4v, avi, mov, mkv, webm, mpeg, mpg) are written as H.264 MP4 with the
 same size, frame count and frame rate, and the input's audio copied. A video given
@@ -151,6 +153,12 @@ def parser(prog=PROG):
         "--compare",
         action="store_true",
         help="also write gray | colorized images (photos only)",
+    )
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not copy the input's metadata or add the note that the colour is "
+        "machine-made",
     )
     p.add_argument(
         "--max-pixels",
@@ -323,6 +331,7 @@ def _run(args, hints, prog):
         smooth=Smoothing(strength=args.smoothing),
         guide=guide,
         extras=extras,
+        record=not args.no_record,
     )
     print(_summary(report, jobs, output), file=sys.stderr)
     return 1 if report.failed else 0

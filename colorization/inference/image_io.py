@@ -266,9 +266,9 @@ def write_image(path, rgb, alpha=None, metadata=None):
         image.save(temporary, format=fmt, **options)
 
 
-def _metadata_options(metadata, fmt, animated=False):
+def _metadata_options(metadata, fmt):
     """The Pillow save options embedding `metadata` (none for None)."""
-    return {} if metadata is None else metadata.save_options(fmt, animated)
+    return {} if metadata is None else metadata.save_options(fmt)
 
 
 def write_animation(path, frames, durations, loop=None, alphas=None, metadata=None):
@@ -292,7 +292,7 @@ def write_animation(path, frames, durations, loop=None, alphas=None, metadata=No
     alphas = alphas or [None] * len(frames)
     images = [_pil_image(rgb, alpha, fmt) for rgb, alpha in zip(frames, alphas)]
     options = dict(_options(fmt), save_all=True, append_images=images[1:])
-    options.update(_metadata_options(metadata, fmt, animated=True))
+    options.update(_metadata_options(metadata, fmt))
     options["duration"] = list(durations)
     if loop is not None:
         options["loop"] = loop

@@ -39,6 +39,7 @@ _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _DC = "http://purl.org/dc/elements/1.1/"
 _XMP = "http://ns.adobe.com/xap/1.0/"
 _IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+_TIFF = "http://ns.adobe.com/tiff/1.0/"
 _MAX_XMP_IN = 1 << 20  # a larger input packet is not kept
 _MAX_JPEG_XMP = 65_000  # an APP1 segment holds 65,504 bytes of XMP
 _MAX_JPEG_EXIF = 65_000
@@ -50,9 +51,10 @@ _RESOLUTION = (0x011A, 0x011B, 0x0128)
 # keywords/subject, copyright. Not the orientation, the file's own date or structure.
 _KEPT_IFD0 = {0x010E, 0x010F, 0x0110, *_RESOLUTION, 0x013B, 0x8298}
 _KEPT_IFD0 |= {0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}
-# Exif IFD: exposure, dates and time zones, user comment, flash, focal length, lens,
-# owner and body serial. Not pixel sizes, colour space, maker notes or unique ids.
-_KEPT_EXIF = {0x829A, 0x829D, 0x8822, 0x8827, 0x9003, 0x9004, 0x9010, 0x9011}
+# Exif IFD: its version, exposure, dates and time zones, user comment, flash, focal
+# length, lens, owner and body serial. Not pixel sizes, colour space, maker notes or
+# unique ids.
+_KEPT_EXIF = {0x829A, 0x829D, 0x8822, 0x8827, 0x9000, 0x9003, 0x9004, 0x9010, 0x9011}
 _KEPT_EXIF |= {0x9012, 0x9201, 0x9202, 0x9204, 0x9207, 0x9209, 0x920A, 0x9286}
 _KEPT_EXIF |= {0x9290, 0x9291, 0x9292, 0xA405, 0xA430, 0xA431, 0xA433, 0xA434}
 _IPTC = {  # IPTC IIM dataset -> kept text
@@ -100,8 +102,9 @@ class Metadata:
     kept: Kept = dataclasses.field(default_factory=Kept)
     record: dict | None = None
 
-    def save_options(self, fmt, animated=False):
-        """The Pillow `save` options that embed it in a file of format `fmt`."""
+    def save_options(self, fmt):
+        """The Pillow `save` options that embed it in a file of format `fmt` (still
+        or animated: Pillow takes the same)."""
         kept, options = self.kept, {}
         if kept.dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
             options["dpi"] = kept.dpi
@@ -115,7 +118,7 @@ class Metadata:
             return options
         if fmt not in ("JPEG", "PNG", "TIFF", "WEBP"):
             return options
-        xmp = self.xmp(_MAX_JPEG_XMP if fmt in ("JPEG", "WEBP") else None)
+        xmp = self.xmp(_MAX_JPEG_XMP if fmt == "JPEG" else None)
         if fmt == "TIFF":  # Pillow takes the XMP of a TIFF as a tag of its EXIF
             from PIL import Image
 
@@ -279,13 +282,12 @@ def _iptc_text(image):
         info = IptcImagePlugin.getiptcinfo(image) or {}
     except (OSError, SyntaxError, ValueError, TypeError, IndexError):
         return {}
-    encoding = "utf-8" if info.get((1, 90)) == b"\x1b%G" else None
     text = {}
     for key, name in _IPTC.items():
         values = info.get(key)
         if values is None:
             continue
-        values = [_decode(v, encoding) for v in _as_list(values)]
+        values = [_decode(v) for v in _as_list(values)]
         values = [v for v in values if v]
         if values:
             text[name] = values if name in _LISTS else values[0]
@@ -307,7 +309,7 @@ def _png_text(image):
 def _jpeg_comment(image):
     """A JPEG's comment (COM segment) as `Kept.text`."""
     comment = image.info.get("comment") if image.format == "JPEG" else None
-    text = _decode(comment, None) if isinstance(comment, bytes) else ""
+    text = _decode(comment) if isinstance(comment, bytes) else ""
     return {"comment": text} if text else {}
 
 
@@ -315,16 +317,15 @@ def _as_list(values):
     return values if isinstance(values, list) else [values]
 
 
-def _decode(value, encoding):
-    """IPTC bytes as text: UTF-8 when the block says so or it decodes, else Latin-1."""
+def _decode(value):
+    """IPTC or comment bytes as text: UTF-8 if they decode (as they do when the block
+    says it is UTF-8), else Latin-1 (which decodes any bytes)."""
     if not isinstance(value, bytes):
         return str(value).strip()
-    for name in (encoding or "utf-8", "latin-1"):
-        try:
-            return value.decode(name).strip()
-        except UnicodeDecodeError:
-            continue
-    return ""
+    try:
+        return value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return value.decode("latin-1").strip()
 
 
 # The record.
@@ -443,13 +444,9 @@ _FRESH = (
     '<?xpacket end="w"?>'
 )
 _RDF_END = re.compile(r"</(?:[\w.-]+:)?RDF\s*>")
-_OURS = re.compile(
-    r"<rdf:Description\b[^>]*xmlns:"
-    + PREFIX
-    + "="
-    + '"'
-    + re.escape(NAMESPACE)
-    + r'"[^>]*>.*?</rdf:Description>\s*',
+_OURS = re.compile(  # the Description of a record written before (this run's input)
+    rf'<rdf:Description\b[^>]*xmlns:{PREFIX}="{re.escape(NAMESPACE)}"[^>]*>'
+    r".*?</rdf:Description>\s*",
     re.S,
 )
 
@@ -482,12 +479,23 @@ def _parsed_packet(packet):
         return None
     try:
         text = packet.decode("utf-8") if isinstance(packet, bytes) else packet
-        text = _OURS.sub("", text)
+        text = _without_orientation(_OURS.sub("", text))
         if not _RDF_END.search(text):
             return None
         return text, _properties_of(ElementTree.fromstring(_body(text)))
     except (UnicodeDecodeError, ElementTree.ParseError, ValueError):
         return None
+
+
+def _without_orientation(text):
+    """A packet without its tiff:Orientation (already applied to the pixels)."""
+    quoted = r"\s*=\s*[\"']" + re.escape(_TIFF)
+    for prefix in set(re.findall(r"xmlns:([\w.-]+)" + quoted, text)):
+        name = re.escape(prefix) + ":Orientation"
+        text = re.sub(rf"<{name}\b[^>]*>[^<]*</{name}>\s*", "", text)
+        text = re.sub(rf"<{name}\b[^>]*/>\s*", "", text)
+        text = re.sub(rf"\s{name}\s*=\s*(\"[^\"]*\"|'[^']*')", "", text)
+    return text
 
 
 def _body(text):
