@@ -11,11 +11,19 @@ the graph):
         hints, colors uint8 [K, 3] their sRGB colours (only the chroma is used), the
         same hints for every image of the batch (K may be 0: automatic) ->
         {"rgb": uint8 [N, H, W, 3]}. A point outside the images fails the call.
+    guided(images, prior, strength), models with a bins head only: images as
+        serving_default's, prior float32 [BANDS, Q] = [10, 262] a reference's or a
+        palette's prior over the ab bins per band of L
+        (`colorization.inference.guidance.reference_prior` / `palette_prior`, or
+        any rows of non-negative weights), strength float32 in [0, 1] (0: automatic)
+        -> {"rgb": uint8 [N, H, W, 3]}.
 
     import tensorflow as tf
     model = tf.saved_model.load("exported/")
     rgb = model.serving_default(images)["rgb"]
     rgb = model.hinted(images, points=[[120, 80]], colors=[[208, 64, 32]])["rgb"]
+    prior = guidance.palette_prior([(122, 47, 28), (47, 79, 122)])
+    rgb = model.guided(images, prior=prior, strength=0.8)["rgb"]
 
 TensorFlow is imported when a model is exported, so that a bad request fails at once.
 """
@@ -69,6 +77,40 @@ def _hinted_endpoint(models, size, stride):
     return hinted
 
 
+def _guided_endpoint(models, size, stride):
+    """The `guided` signature: images, a prior over the bins and its strength ->
+    {"rgb"} (`colorization.inference.guidance`)."""
+    import tensorflow as tf
+
+    from colorization.inference import guidance
+    from colorization.inference.graph import colorize_batch
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+            tf.TensorSpec(guidance.PRIOR_SHAPE, tf.float32, name="prior"),
+            tf.TensorSpec([], tf.float32, name="strength"),
+        ]
+    )
+    def guided(images, prior, strength):
+        check = tf.debugging.Assert(
+            (strength >= 0.0) & (strength <= 1.0), ["strength must be in [0, 1]"]
+        )
+        with tf.control_dependencies([check]):
+            prior = tf.maximum(prior, 0.0)
+            prior = tf.math.divide_no_nan(
+                prior, tf.reduce_sum(prior, -1, keepdims=True)
+            )
+            prior = (
+                1 - guidance.FLOOR
+            ) * prior + guidance.FLOOR / guidance.PRIOR_SHAPE[1]
+        guide = (prior, strength)
+        rgb = colorize_batch(models, _to_rgb(images), size, stride, guide=guide)
+        return {"rgb": rgb}
+
+    return guided
+
+
 def export_saved_model(colorizer, out_dir):
     """Writes `colorizer` (a `Colorizer`) as a SavedModel in `out_dir`.
 
@@ -109,6 +151,8 @@ def export_saved_model(colorizer, out_dir):
     archive.add_endpoint("colorize_encoded", colorize_encoded)
     if colorizer.hinted:
         archive.add_endpoint("hinted", _hinted_endpoint(models, size, stride))
+    if colorizer.temperature is not None:  # a bins head: guidance applies
+        archive.add_endpoint("guided", _guided_endpoint(models, size, stride))
     with files.atomic_path(out_dir) as temporary:
         archive.write_out(temporary, verbose=False)
     return out_dir

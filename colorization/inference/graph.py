@@ -193,7 +193,13 @@ def uncertainty(models, rgb, size, stride, hints=None, guide=None):
     """How unsure the models are of each pixel's colour: `entropy_map` of their
     distribution, brought to the photo's own size (bilinear) -> float32 (N, H, W)
     in [0, 1]; the other arguments are `predict_small`'s."""
-    lightness, _, cells, factor = predict_distribution(
+    return colorize_with_uncertainty(models, rgb, size, stride, hints, guide)[1]
+
+
+def colorize_with_uncertainty(models, rgb, size, stride, hints=None, guide=None):
+    """`colorize_batch` (fast quality) and `uncertainty` from one network pass ->
+    (uint8 (N, H, W, 3), float32 (N, H, W))."""
+    lightness, ab_norm, cells, factor = predict_distribution(
         models, rgb, size, stride, hints, guide
     )
     entropy = entropy_map(cells)[..., tf.newaxis]  # (N, hc, wc, 1)
@@ -201,7 +207,7 @@ def uncertainty(models, rgb, size, stride, hints=None, guide=None):
     small = tf.image.resize(entropy, grid, method="bilinear")
     small = small[:, : tf.shape(lightness)[1], : tf.shape(lightness)[2]]
     full = tf.image.resize(small, tf.shape(rgb)[1:3], method="bilinear")
-    return tf.clip_by_value(full[..., 0], 0.0, 1.0)
+    return join_ab(rgb, ab_norm), tf.clip_by_value(full[..., 0], 0.0, 1.0)
 
 
 def join_ab(rgb, ab_norm):

@@ -30,6 +30,8 @@ EDGE = 0.2  # L_norm: how alike in lightness it spreads (`HintPropagation.edge`)
 PATCH = 1  # cells around a spot whose distributions are averaged (3 x 3)
 DISTINCT = 20.0  # Lab units between the colours offered at one spot
 COLOURS = 3  # colours offered per spot
+MAX_CELLS = 4096  # the grid suggestions are chosen on (a coarser one if needed)
+SHOWN_L = (30.0, 85.0)  # the range of L the offered colours are shown at
 VARIANT_SPOTS = 3  # spots each variant draws a colour at
 VARIANT_TEMPERATURE = 0.38  # of the distribution a variant draws from (the annealing)
 
@@ -112,6 +114,24 @@ def _reach(lightness, factor, reach, edge):
     return np.exp(-spatial / scale - alike)
 
 
+def _coarse(predicted):
+    """`predicted` with its distribution on cells `factor` times larger, by an
+    integer factor, so that there are at most `MAX_CELLS` (the propagation weights
+    are (cells x cells))."""
+    lightness, ab_norm, cells, factor = predicted
+    hc, wc, q = cells.shape
+    pool = int(np.ceil(np.sqrt(hc * wc / MAX_CELLS)))
+    if pool <= 1:
+        return predicted
+    ph, pw = -(-hc // pool), -(-wc // pool)
+    padded = np.zeros((ph * pool, pw * pool, q), np.float32)
+    weight = np.zeros((ph * pool, pw * pool, 1), np.float32)
+    padded[:hc, :wc], weight[:hc, :wc] = cells, 1
+    total = padded.reshape(ph, pool, pw, pool, q).sum((1, 3))
+    count = weight.reshape(ph, pool, pw, pool, 1).sum((1, 3))
+    return lightness, ab_norm, total / np.maximum(count, 1), factor * pool
+
+
 def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
     """The greedy choice of `k` cells: [(row, column)], best first, and the grid.
 
@@ -119,7 +139,7 @@ def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
     proportion to the propagation weight w(s, p); each step takes the cell whose
     hint would remove the most error, of the error that neither it nor the hints
     given already reach."""
-    lightness, ab_norm, cells, factor = predicted
+    lightness, ab_norm, cells, factor = _coarse(predicted)
     grid = _Grid(lightness, factor, photo_shape)
     hc, wc = cells.shape[:2]
     error = expected_error(cells, _cells_of(ab_norm, factor, (hc, wc))).reshape(-1)
@@ -163,7 +183,10 @@ def _distinct_modes(distribution, count=COLOURS):
 
 
 def _hex_colours(lightness, bins):
-    """sRGB "#rrggbb" of the bins' ab at lightness `lightness` (Lab units)."""
+    """sRGB "#rrggbb" of the bins' ab at lightness `lightness` (Lab units), kept
+    within `SHOWN_L` so that the colours of a black or white spot can be told apart
+    (a hint's lightness is not used: only its chroma)."""
+    lightness = float(np.clip(lightness, *SHOWN_L))
     import tensorflow as tf
 
     from data_pipeline import lab
