@@ -30,6 +30,7 @@ read (`colorization.inference.suggestions`).
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 
@@ -46,8 +47,8 @@ SIGMA = 5.0  # Gaussian of a reference pixel's soft bin assignment, Lab units
 PALETTE_SIGMA = 8.0  # Gaussian around a palette colour, Lab units
 PALETTE_L_SIGMA = 20.0  # how far in L a palette colour reaches, Lab units
 PALETTE_NEUTRAL = 0.25  # share of the near-grey colours beside a palette's own
-REFERENCE_SIDE = 128  # longer side of the copy of a reference that is counted
-DEFAULT_STRENGTH = 0.8
+REFERENCE_SIDE = 96  # longer side of the copy of a reference that is counted
+DEFAULT_STRENGTH = 0.6  # chosen on 58 validation photos (docs/guidance.md)
 PRIOR_SHAPE = (BANDS, ab_gamut.BINS)  # what a graph's prior input is
 NO_BINS = (
     "the model has no bins head: a reference or palette guides the colour "
@@ -125,6 +126,44 @@ def _soft_bins(ab, sigma):
     return weights / weights.sum(1, keepdims=True)
 
 
+@functools.cache
+def _bin_lookup():
+    """(table, offset): table[i + offset, j + offset] is the bin nearest to the grid
+    cell (a, b) = (i, j) * GRID, for every cell of the square around the gamut."""
+    cells = np.round(_centres_lab() / ab_gamut.GRID).astype(np.int64)
+    offset = int(np.abs(cells).max()) + 1
+    axis = np.arange(-offset, offset + 1) * ab_gamut.GRID
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    nearest = ((grid[:, None] - _centres_lab()[None]) ** 2).sum(-1).argmin(1)
+    return nearest.reshape(len(axis), len(axis)), offset
+
+
+@functools.cache
+def _smoothing(sigma):
+    """(Q, Q): bin q's count spread over the bins by a Gaussian of `sigma` (rows
+    sum to 1)."""
+    return _soft_bins(_centres_lab(), sigma)
+
+
+def _histogram(lightness, ab, sigma):
+    """Counts per band of L over the bins (BANDS, Q) of pixels with `lightness` (P,)
+    and `ab` (P, 2), Lab units: each pixel in its nearest bin (the regular grid),
+    the counts then spread by a Gaussian of `sigma`."""
+    table, offset = _bin_lookup()
+    cells = np.clip(
+        np.round(ab / ab_gamut.GRID).astype(np.int64) + offset, 0, 2 * offset
+    )
+    bins = table[cells[:, 0], cells[:, 1]]
+    weights = band_weights(lightness)  # (P, BANDS)
+    counts = np.stack(
+        [
+            np.bincount(bins, weights[:, b], minlength=ab_gamut.BINS)
+            for b in range(BANDS)
+        ]
+    )
+    return counts @ _smoothing(sigma)
+
+
 def _finish(counts):
     """(BANDS, Q) counts -> a prior: each band backed off towards the whole, and
     mixed with the uniform distribution."""
@@ -160,9 +199,7 @@ def reference_prior(rgb):
     if max(height, width) > REFERENCE_SIDE:
         image = tf.image.resize(image, [int(small[0]), int(small[1])], method="area")
     pixels = lab.rgb_to_lab(tf.clip_by_value(image, 0.0, 1.0)).numpy().reshape(-1, 3)
-    soft = _soft_bins(pixels[:, 1:].astype(np.float64), SIGMA)  # (P, Q)
-    counts = band_weights(pixels[:, 0]).T @ soft  # (BANDS, Q)
-    return _finish(counts)
+    return _finish(_histogram(pixels[:, 0], pixels[:, 1:].astype(np.float64), SIGMA))
 
 
 def parse_palette(palette):
