@@ -5,6 +5,7 @@ work.
     service.admit()                      # QueueFull when `queue_size` are in
     result = await service.run(upload_file, Options())
     again = await service.run(service.uploads.get(result.image_id), Options(hints=h))
+    spots = await service.run(upload_file, Options(count=5), task="suggest")
 
 Every admitted job holds one of `queue_size` places until it ends, so a burst of
 uploads is answered 503 instead of being decoded into memory all at once. Jobs run on
@@ -13,8 +14,12 @@ itself is used by one job at a time (it runs on every core already). A job first
 reserves the memory it will take (`memory.job_bytes`, from the photo's header) in the
 budget the running jobs share, waiting until it fits; a photo that could never fit
 is refused (`TooLarge`). The full-resolution work is done in row tiles (`fullres`).
-With a hinted model, decoded uploads are kept (`uploads.Uploads`) so that new colour
-hints for a photo are sent without it.
+With a hinted model or one with a bins head, decoded uploads are kept
+(`uploads.Uploads`) so that new colour hints, or a question about the same photo, are
+sent without it. A reference photo or a palette (`Options`) guides the colours of a
+model with a bins head (`colorization.inference.guidance`), and the jobs other than
+"colorize" (`TASKS`: the uncertainty map, suggested hints, variants) are answered by
+`colorization.app.analysis`.
 """
 
 import asyncio
@@ -30,9 +35,10 @@ import numpy as np
 from colorization.app import memory
 from colorization.app.uploads import Upload, Uploads
 from colorization.hints import user_hints
-from colorization.inference import batch_inference, image_io
+from colorization.inference import batch_inference, guidance, image_io
 
 OUTPUTS = ("colorized", "compare", "grey")
+TASKS = ("colorize", "uncertainty", "suggest", "variants")  # `run`
 QUALITIES = ("fast", "best")  # `graph.QUALITIES`, without importing TensorFlow
 SIZE_RANGE = (16, 1024)
 TEMPERATURE_RANGE = (0.01, 10.0)
@@ -77,6 +83,11 @@ class Options:
     quality: str | None = None  # "fast" or "best" (`Colorizer.colorize_array`)
     output: str = "colorized"
     hints: object = dataclasses.field(default=None, compare=False)  # user_hints.Hints
+    palette: tuple | None = None  # (r, g, b) colours (`guidance.parse_palette`)
+    guide_strength: float | None = None  # None: `guidance.DEFAULT_STRENGTH`
+    reference: object = dataclasses.field(default=None, compare=False)  # a binary file
+    count: int | None = None  # spots to suggest, or variants to make
+    seed: int = 0  # of the variants
 
 
 @dataclasses.dataclass
@@ -90,6 +101,7 @@ class Result:
     height: int
     seconds: float
     image_id: str | None = None  # where the decoded upload is kept, if it is
+    headers: dict = dataclasses.field(default_factory=dict)  # more for the answer
 
 
 class QueueFull(RuntimeError):
@@ -129,6 +141,7 @@ class ModelRunner:
         self.temperature = colorizer.temperature
         self.blend = colorizer.blend
         self.hinted = colorizer.hinted
+        self.guided = self.temperature is not None  # a bins head: a distribution
         self._lock = threading.Lock()
 
     def describe(self):
@@ -145,10 +158,32 @@ class ModelRunner:
             raise ValueError("this model has one head: a blend does not apply to it")
         if options.hints and not self.hinted:
             raise ValueError(user_hints.NOT_HINTED)
+        if (options.palette or options.reference is not None) and not self.guided:
+            raise ValueError(guidance.NO_BINS)
 
-    def colorize(self, rgb, options, out=None):
-        """Colorizes one RGB image (H, W, 3) with the options into uint8 `out`
-        (H, W, 3; a new array if None), which it returns.
+    def check_task(self, task):
+        """Raises ValueError for a job (`TASKS`) this model cannot do."""
+        if task != "colorize" and not self.guided:
+            raise ValueError(guidance.NO_DISTRIBUTION)
+        if task == "variants" and not self.hinted:
+            raise ValueError(f"{user_hints.NOT_HINTED}: variants are made with hints")
+
+    def make_guide(self, reference, options):
+        """The `guidance.Guide` of a reference (RGB) or the options' palette, or
+        None. Raises `guidance.GuideError`."""
+        return self.colorizer.make_guide(
+            reference, options.palette, options.guide_strength
+        )
+
+    def call(self, method, *args, **kwargs):
+        """`Colorizer.<method>(*args, **kwargs)` while no other job has the model."""
+        with self._lock:
+            return getattr(self.colorizer, method)(*args, **kwargs)
+
+    def colorize(self, rgb, options, out=None, guide=None):
+        """Colorizes one RGB image (H, W, 3) with the options (and a
+        `guidance.Guide`) into uint8 `out` (H, W, 3; a new array if None), which it
+        returns.
 
         Raises:
             user_hints.HintError: a hint point outside the image.
@@ -163,6 +198,7 @@ class ModelRunner:
                 temperature=options.temperature,
                 blend=options.blend,
                 quality=options.quality,
+                guide=guide,
             )  # (1, h, w, 2)
         if out is None:
             out = np.empty(rgb.shape[:2] + (3,), np.uint8)
@@ -182,11 +218,8 @@ class ColorizeService:
     def __init__(self, runner, limits):
         self.runner = runner
         self.limits = limits
-        self.uploads = (
-            Uploads(limits.kept_photos, limits.kept_bytes)
-            if getattr(runner, "hinted", False)
-            else None
-        )
+        keep = getattr(runner, "hinted", False) or getattr(runner, "guided", False)
+        self.uploads = Uploads(limits.kept_photos, limits.kept_bytes) if keep else None
         self.memory = memory.MemoryBudget(limits.memory_budget)
         self._pending = 0
         self._lock = threading.Lock()
@@ -219,7 +252,7 @@ class ColorizeService:
         with self._lock:
             self._pending -= 1
 
-    async def run(self, source, options, filename="photo"):
+    async def run(self, source, options, filename="photo", task="colorize"):
         """Runs an admitted job on a worker thread; its place is released when the job
         ends (not when the request does: a client that leaves does not free it early).
 
@@ -229,18 +262,21 @@ class ColorizeService:
                 or an `Upload` kept in `uploads`.
             options: The `Options`.
             filename: The upload's file name (kept with it).
+            task: One of `TASKS`: "colorize" (the image of `options.output`), or
+                an answer of `analysis` ("uncertainty", "suggest", "variants").
 
         Returns:
             a `Result`; its `image_id` says where the decoded upload is kept (a
-            hinted model only).
+            hinted model, or one with a bins head, only).
 
         Raises:
             image_io.ImageError: the bytes are not a usable image.
             user_hints.HintError: a hint point outside the image.
+            guidance.GuideError: an unreadable reference photo.
             ModelError: the network failed on it.
         """
         try:
-            future = self._executor.submit(self._job, source, options, filename)
+            future = self._executor.submit(self._job, source, options, filename, task)
         except BaseException:
             self.release()
             raise
@@ -254,11 +290,18 @@ class ColorizeService:
         kept = self.uploads.add(upload) if self.uploads is not None else None
         return upload, kept
 
-    def _estimate(self, source, data, options):
+    def _estimate(self, source, data, options, reference=None):
         """The job's memory estimate as a function of the photo's pixels, and the
         photo's (width, height); None for a file whose header cannot be read (it is
-        refused when decoded)."""
+        refused when decoded). A reference photo (its bytes) adds its decoding."""
         result = 2 if options.output == "compare" else 1
+        extra = 0
+        if reference is not None:
+            header = _header(reference)
+            pixels = header[0] * header[1] if header else 0
+            if pixels <= self.limits.max_pixels:
+                wide = bool(header and header[2].startswith(_WIDE_MODES))
+                extra = memory.job_bytes(pixels, 0, wide, len(reference))
         if isinstance(source, Upload):
             rgb = source.image.rgb
             wide, upload, decoded = bool(rgb.dtype != np.uint8), 0, True
@@ -267,12 +310,15 @@ class ColorizeService:
             header = _header(data)
             upload, decoded = len(data), False
             if header is None or header[0] * header[1] > self.limits.max_pixels:
-                return (lambda _: memory.job_bytes(0, 0, upload_bytes=upload)), None
+                return (
+                    lambda _: extra + memory.job_bytes(0, 0, upload_bytes=upload)
+                ), None
             width, height, mode = header
             wide = mode.startswith(_WIDE_MODES)
 
         def estimate(pixels):
-            return memory.job_bytes(pixels, pixels * result, wide, upload, decoded)
+            photo = memory.job_bytes(pixels, pixels * result, wide, upload, decoded)
+            return extra + photo
 
         return estimate, (width, height)
 
@@ -296,30 +342,48 @@ class ColorizeService:
             "or start the server with a larger --max-memory-mb"
         )
 
-    def _job(self, source, options, filename):
+    def _job(self, source, options, filename, task="colorize"):
         start = time.perf_counter()
-        data = None
+        data = reference = None
         if not isinstance(source, Upload):
             source.seek(0)
             data = source.read()
-        estimate, size = self._estimate(source, data, options)
+        if options.reference is not None:
+            options.reference.seek(0)
+            reference = options.reference.read()
+        estimate, size = self._estimate(source, data, options, reference)
         need = estimate(size[0] * size[1] if size else 0)
         if size is not None and need > self.memory.total:
             raise self._too_large(estimate, size, options)
         need = min(need, self.memory.total)  # an unreadable file: refused when decoded
         try:
             with self.memory.reserve(need):
-                result = self._work(source, data, options, filename)
+                guide = self._guide(reference, options)
+                reference = None
+                result = self._work(source, data, options, filename, task, guide)
         finally:
-            data = source = None
+            data = source = reference = None
             memory.give_back_memory()
         result.seconds = time.perf_counter() - start
         with self._lock:
             self._seconds = 0.8 * self._seconds + 0.2 * result.seconds
         return result
 
-    def _work(self, source, data, options, filename):
-        """Decodes, colorizes and encodes: a `Result`."""
+    def _guide(self, reference, options):
+        """The job's `guidance.Guide` (None without a reference or palette); a
+        reference that is not a usable image is a `guidance.GuideError`."""
+        if reference is not None:
+            try:
+                image = image_io.read_image_bytes(reference, self.limits.max_pixels)
+            except image_io.ImageError as problem:
+                raise guidance.GuideError(f"reference photo: {problem}") from None
+            reference = image.rgb
+        if reference is None and not options.palette:
+            return None
+        return self.runner.make_guide(reference, options)
+
+    def _work(self, source, data, options, filename, task="colorize", guide=None):
+        """Decodes, colorizes and encodes (or answers `task`): a `Result`."""
         from colorization.app import fullres
 
         if isinstance(source, Upload):
@@ -328,6 +392,16 @@ class ColorizeService:
             upload, image_id = self._read(data, filename)
         image, jpeg = upload.image, upload.jpeg
         rgb = image.rgb
+        if task != "colorize":
+            from colorization.app import analysis
+
+            del upload, image
+            try:
+                result = analysis.answer(task, self.runner, rgb, options, guide)
+            except batch_inference.model_errors() as error:
+                raise ModelError(batch_inference.short_error(error)) from error
+            result.image_id = image_id
+            return result
         height, width = rgb.shape[:2]
         wide = 2 if options.output == "compare" else 1
         out = np.empty((height, width * wide, 3), np.uint8)
@@ -336,7 +410,10 @@ class ColorizeService:
             fullres.grey(rgb, out[:, :width])
         if options.output != "grey":
             try:
-                self.runner.colorize(rgb, options, colour)
+                if guide is None:  # the runner's own signature (stand-ins too)
+                    self.runner.colorize(rgb, options, colour)
+                else:
+                    self.runner.colorize(rgb, options, colour, guide)
             except batch_inference.model_errors() as error:
                 raise ModelError(batch_inference.short_error(error)) from error
         alpha = image.alpha if options.output == "colorized" else None

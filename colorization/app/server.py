@@ -6,7 +6,11 @@
 
 Routes: `/` (the page), `/static/...`, `GET /api/health`, `POST /api/colorize`
 (multipart: `file`, and optional `size`, `temperature`, `blend`, `quality`, `output`,
-`hints`), and the survey's routes (`survey_routes.py`). Every error of the API is a
+`hints`, and the guidance: a colour photo `reference` or a `palette` "#rrggbb,...",
+with `guide_strength` in [0, 1]), `POST /api/uncertainty` (a PNG heat map),
+`/api/suggest` (`k` spots, JSON) and `/api/variants` (`n` and `seed`, JSON) for a
+model with a bins head (`analysis`; they take `file` or `image_id`, `hints` and the
+guidance), and the survey's routes (`survey_routes.py`). Every error of the API is a
 JSON body `{"error": "..."}` with a 4xx or 5xx status. Every response has the headers
 of `guards.SecurityHeaders`; requests are checked by `guards.HostCheck` and
 `guards.UploadGate`.
@@ -18,26 +22,37 @@ a request with `image_id` instead of `file` colorizes it again (410 once it was
 pushed out: send the file again).
 """
 
+import dataclasses
 import importlib.resources
 import os
 import urllib.parse
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorization.app import colorize, guards
+from colorization.app import analysis, colorize, guards
 from colorization.app.colorize import Options, QueueFull, TooLarge
 from colorization.hints import user_hints
-from colorization.inference import image_io
+from colorization.inference import guidance, image_io
 
 _OPTION_FIELDS = ("size", "temperature", "blend", "quality", "output", "hints")
-_FORM_FIELDS = {"file", "image_id", *_OPTION_FIELDS}
+_GUIDE_FIELDS = ("reference", "palette", "guide_strength")
+_COMMON_FIELDS = ("file", "image_id", "hints", *_GUIDE_FIELDS)
+_FORM_FIELDS = {  # the fields each task takes
+    "colorize": {*_COMMON_FIELDS, *_OPTION_FIELDS},
+    "uncertainty": set(_COMMON_FIELDS),
+    "suggest": {*_COMMON_FIELDS, "k"},
+    "variants": {*_COMMON_FIELDS, "n", "seed"},
+}
 _FORM_OVERHEAD = 1024 * 1024  # multipart headers and the small fields
 _MAX_NUMBER_CHARS = 40  # JavaScript writes any number in under 25
+_MAX_PALETTE = 32  # colours
+DEFAULT_VARIANTS = 4
 
 
 def static_dir():
@@ -50,12 +65,14 @@ def error(status, message, headers=None):
     return JSONResponse({"error": message}, status, headers=headers)
 
 
-def _parse_options(form):
-    """The request's `Options` from its form fields; ValueError says what is wrong."""
-    unknown = sorted(set(form.keys()) - _FORM_FIELDS)
+def _parse_options(form, task="colorize"):
+    """The request's `Options` from its form fields for `task`; ValueError says what
+    is wrong."""
+    known = _FORM_FIELDS[task]
+    unknown = sorted(set(form.keys()) - known)
     if unknown:
         raise ValueError(
-            f"unknown form field {unknown[0]!r} (known: {', '.join(sorted(_FORM_FIELDS))})"
+            f"unknown form field {unknown[0]!r} (known: {', '.join(sorted(known))})"
         )
 
     def number(name, kind, low, high):
@@ -77,6 +94,20 @@ def _parse_options(form):
     quality = form.get("quality") or None
     if quality is not None and quality not in colorize.QUALITIES:
         raise ValueError(f"quality must be one of {', '.join(colorize.QUALITIES)}")
+    reference = form.get("reference")
+    if reference == "":
+        reference = None
+    if isinstance(reference, str):
+        raise ValueError("reference must be a file: a colour photo")
+    palette = _parse_palette(form.get("palette"))
+    if reference is not None and palette is not None:
+        raise ValueError("give a reference photo or a palette, not both")
+    count = None
+    if task == "suggest":
+        count = number("k", int, 1, analysis.MAX_SUGGESTIONS)
+        count = count or analysis.DEFAULT_SUGGESTIONS
+    elif task == "variants":
+        count = number("n", int, 1, analysis.MAX_VARIANTS) or DEFAULT_VARIANTS
     return Options(
         size=number("size", int, *colorize.SIZE_RANGE),
         temperature=number("temperature", float, *colorize.TEMPERATURE_RANGE),
@@ -84,7 +115,24 @@ def _parse_options(form):
         quality=quality,
         output=output,
         hints=_parse_hints(form.get("hints")),
+        palette=palette,
+        guide_strength=number("guide_strength", float, 0.0, 1.0),
+        reference=reference,
+        count=count,
+        seed=number("seed", int, 0, 2**31 - 1) or 0,
     )
+
+
+def _parse_palette(text):
+    """The `palette` field ("#rrggbb,...") as a tuple of (r, g, b), None if absent or
+    empty; a one-line ValueError (`guidance.GuideError`) for anything else."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if not isinstance(text, str):
+        raise ValueError("palette must be a form field, not a file")
+    if text.count(",") >= _MAX_PALETTE:
+        raise ValueError(f"palette: at most {_MAX_PALETTE} colours")
+    return tuple(guidance.parse_palette(text))
 
 
 def _parse_hints(text):
@@ -104,6 +152,10 @@ def _parse_hints(text):
 def _source(service, form):
     """The photo of a request: (the upload or the kept `Upload`, its file name, the id
     it is kept under or None). ValueError (400) or LookupError (410) say why not."""
+    if len(form.getlist("file")) > 1 or len(form.getlist("reference")) > 1:
+        raise ValueError(
+            "too many files: send one photo in 'file' (and one in 'reference')"
+        )
     upload, image_id = form.get("file"), form.get("image_id")
     if image_id is not None and upload is not None:
         raise ValueError("send the photo in 'file' or name it by 'image_id', not both")
@@ -128,6 +180,30 @@ def _busy(full):
 async def colorize_endpoint(request):
     """POST /api/colorize: the photo in `file` (or a kept one, `image_id`) -> the
     colorized image, same size."""
+    return await _job_endpoint(request, "colorize")
+
+
+async def uncertainty_endpoint(request):
+    """POST /api/uncertainty: the photo -> a PNG heat map of how unsure the model is
+    (`analysis`: at most `analysis.DISPLAY_SIDE` pixels on its longer side)."""
+    return await _job_endpoint(request, "uncertainty")
+
+
+async def suggest_endpoint(request):
+    """POST /api/suggest: the photo (and `k`) -> JSON of the spots to hint, best
+    first."""
+    return await _job_endpoint(request, "suggest")
+
+
+async def variants_endpoint(request):
+    """POST /api/variants: the photo (and `n`, `seed`) -> JSON of `n` variants and
+    the hints each was made with."""
+    return await _job_endpoint(request, "variants")
+
+
+async def _job_endpoint(request, task):
+    """Reads the form, queues the job of `task` and answers its result (or a JSON
+    error)."""
     service = request.app.state.service
     if service is None:
         return error(503, "this server runs the survey only (--survey-only)")
@@ -135,28 +211,38 @@ async def colorize_endpoint(request):
         return _busy(QueueFull(service.retry_after()))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         return error(415, "send the photo as multipart/form-data in the field 'file'")
-    async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
+    fields = _FORM_FIELDS[task]
+    async with request.form(max_files=2, max_fields=len(fields)) as form:
         try:
             source, filename, image_id = _source(service, form)
-            options = _parse_options(form)
+            options = _parse_options(form, task)
             service.runner.check(options)
+            if task != "colorize":
+                service.runner.check_task(task)
         except ValueError as problem:
             return error(400, str(problem))
         except LookupError as problem:
             return error(410, str(problem))
+        limit = service.limits.max_bytes
+        for what, upload in (("file", source), ("reference", options.reference)):
+            if isinstance(upload, UploadFile) and (upload.size or 0) > limit:
+                return error(
+                    413, f"the {what} is larger than the limit of {limit / 2**20:g} MB"
+                )
         if image_id is None:  # an upload, not a kept photo
-            if source.size is not None and source.size > service.limits.max_bytes:
-                mb = service.limits.max_bytes / 2**20
-                return error(413, f"the file is larger than the limit of {mb:g} MB")
             source = source.file
+        if options.reference is not None:
+            options = dataclasses.replace(options, reference=options.reference.file)
         try:
             service.admit()
         except QueueFull as full:
             return _busy(full)
         try:
-            result = await service.run(source, options, filename)
+            result = await service.run(source, options, filename, task)
         except TooLarge as problem:
             return error(413, str(problem))
+        except guidance.GuideError as problem:
+            return error(400, str(problem))
         except image_io.ImageError as problem:
             status = 400 if str(problem) == "empty file" else 422
             return error(status, f"{filename}: {problem}")
@@ -164,7 +250,12 @@ async def colorize_endpoint(request):
             return error(422, f"hints: {problem}")
         except colorize.ModelError as problem:
             return error(500, f"cannot colorize {filename}: {problem}")
-    return _image_response(result, filename, options, image_id or result.image_id)
+    if task == "colorize":
+        return _image_response(result, filename, options, image_id or result.image_id)
+    headers = {"X-Colorize-Seconds": f"{result.seconds:.3f}", **result.headers}
+    if image_id or result.image_id:
+        headers["X-Image-Id"] = image_id or result.image_id
+    return Response(result.data, media_type=result.media_type, headers=headers)
 
 
 def _image_response(result, filename, options, image_id):
@@ -191,13 +282,21 @@ async def health(request):
         return JSONResponse(
             {"status": "ok", "model_loaded": False, "survey": state.survey is not None}
         )
+    hinted = bool(getattr(state.service.runner, "hinted", False))
+    guided = bool(getattr(state.service.runner, "guided", False))
     return JSONResponse(
         {
             "status": "ok",
             "model_loaded": True,
             "model": state.model_name,
             "options": state.service.runner.describe(),
-            "hints": bool(getattr(state.service.runner, "hinted", False)),
+            "hints": hinted,
+            # A bins head: a colour distribution to guide, measure and sample.
+            "guidance": guided,
+            "uncertainty": guided,
+            "suggestions": guided,
+            "variants": guided and hinted,
+            "guide_strength": guidance.DEFAULT_STRENGTH,
             "limits": {
                 "max_bytes": state.service.limits.max_bytes,
                 "max_pixels": state.service.limits.max_pixels,
@@ -247,6 +346,9 @@ def create_app(
         Route("/", index),
         Route("/api/health", health),
         Route("/api/colorize", colorize_endpoint, methods=["POST"]),
+        Route("/api/uncertainty", uncertainty_endpoint, methods=["POST"]),
+        Route("/api/suggest", suggest_endpoint, methods=["POST"]),
+        Route("/api/variants", variants_endpoint, methods=["POST"]),
         *survey_routes.routes(),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
