@@ -1,7 +1,9 @@
 """The web app in a real browser: Debian's headless Chromium, driven by Selenium, against
 `python -m colorization.app` with the shipped model and a survey built by
 `python -m colorization.cli.survey_set`, and with tiny models: a hinted one for colour
-hints, an automatic one for the hint tools turned off (the shipped model may be either).
+hints, an automatic one for the hint tools turned off (the shipped model may be either),
+and a hinted two-head one (a bins head) for the guidance: a palette and a reference
+photo, the uncertainty overlay, suggested spots and variants.
 
 Screenshots go to $APP_SCREENSHOTS (default: the test's temporary folder). The README's
 docs/app.png is the `app.png` of
@@ -34,6 +36,7 @@ from PIL import Image
 from colorization.app import results
 from tests.conftest import encode, photo
 from tests.inference_helpers import constant_ab_model, hint_oracle_model
+from tests.test_app_guidance import two_heads_model
 from tests.train_data import REPO
 
 pytestmark = pytest.mark.slow
@@ -123,6 +126,17 @@ def served_automatic(tmp_path_factory):
     root = tmp_path_factory.mktemp("automatic_app")
     model = root / "constant.keras"
     constant_ab_model(0.2, 0.1).save(model)
+    with _app(root, ["--model", str(model), "--size", "64"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def served_guided(tmp_path_factory):
+    """The app with a tiny hinted two-head model (random weights, a bins head), at
+    network size 64: its URL."""
+    root = tmp_path_factory.mktemp("guided_app")
+    model = root / "two_heads.keras"
+    two_heads_model(hinted=True).save(model)
     with _app(root, ["--model", str(model), "--size", "64"]) as url:
         yield url
 
@@ -576,5 +590,158 @@ def test_the_hint_tools_are_off_with_a_note_for_a_model_without_hints(
     assert mode.is_displayed() and not mode.is_enabled()
     note = rocket.find_element(By.CSS_SELECTOR, ".hints-note").text
     assert "takes no colour hints" in note
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+
+
+SET_COLOUR = (
+    "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))"
+)
+
+
+def _wait_recolorized(element, what):
+    wait_for(lambda: element.get_attribute("data-hints") == "idle", what=what)
+
+
+def _shown_hints(element):
+    from selenium.webdriver.common.by import By
+
+    return [
+        {
+            "x": int(item.get_attribute("data-x")),
+            "y": int(item.get_attribute("data-y")),
+            "color": item.find_element(By.CSS_SELECTOR, "input").get_attribute("value"),
+        }
+        for item in element.find_elements(By.CSS_SELECTOR, ".hint-list li")
+    ]
+
+
+def test_guidance_palette_reference_uncertainty_suggestions_and_variants(
+    served_guided, browser, shots, tmp_path
+):
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url = served_guided
+    health = httpx.get(url + "/api/health").json()
+    assert health["guidance"] and health["suggestions"] and health["variants"]
+    browser.get(url + "/")
+    wait_for(lambda: "ok" in browser.find_element(By.ID, "server-status").get_attribute("class"))  # fmt: skip
+    guidance = browser.find_element(By.ID, "guidance")
+    assert guidance.is_displayed()
+    browser.find_element(By.ID, "files").send_keys(SAMPLE)
+    wait_for(lambda: card(browser, "rocket.jpg").get_attribute("data-state") == "done")
+    rocket = card(browser, "rocket.jpg")
+    after = rocket.find_element(By.CSS_SELECTOR, "img.after")
+    automatic = browser.execute_async_script(BYTES, after)
+    note = rocket.find_element(By.CSS_SELECTOR, ".guide-note")
+    assert note.text.startswith("Automatic colours")
+    apply = rocket.find_element(By.CSS_SELECTOR, ".apply-guidance")
+
+    # A reference photo: chosen, shown as a thumbnail, applied, removed.
+    guidance.find_element(By.TAG_NAME, "summary").click()
+    reference = tmp_path / "harbour.png"
+    reference.write_bytes(encode(photo("coffee", (300, 200)), "PNG"))
+    browser.find_element(By.ID, "reference-file").send_keys(str(reference))
+    thumb = browser.find_element(By.ID, "reference-thumb")
+    wait_for(lambda: thumb.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", thumb) > 0)  # fmt: skip
+    assert "reference photo is used" in browser.find_element(By.ID, "palette-note").text
+    apply.click()
+    _wait_recolorized(rocket, "the photo guided by the reference")
+    assert "reference photo harbour.png" in note.text
+    referenced = browser.execute_async_script(BYTES, after)
+    assert referenced != automatic
+    browser.find_element(By.ID, "reference-remove").click()
+    assert not browser.find_element(By.ID, "reference-preview").is_displayed()
+
+    # Palette swatches: two added with the colour input, one removed, applied.
+    colour = browser.find_element(By.ID, "palette-colour")
+    for value in ("#d02010", "#1040d0"):
+        browser.execute_script(SET_COLOUR, colour, value)
+        browser.find_element(By.ID, "palette-add").click()
+    swatches = browser.find_elements(By.CSS_SELECTOR, "#swatches li")
+    assert [s.get_attribute("data-colour") for s in swatches] == ["#d02010", "#1040d0"]
+    swatches[1].find_element(By.CSS_SELECTOR, ".remove-swatch").click()
+    swatches = browser.find_elements(By.CSS_SELECTOR, "#swatches li")
+    assert [s.get_attribute("data-colour") for s in swatches] == ["#d02010"]
+    apply.click()
+    _wait_recolorized(rocket, "the photo guided by the palette")
+    assert "palette of 1 colour: #d02010" in note.text
+    guided = browser.execute_async_script(BYTES, after)
+    assert guided not in (automatic, referenced)
+    strength = str(health["guide_strength"])
+    with open(SAMPLE, "rb") as f:
+        direct = httpx.post(
+            url + "/api/colorize",
+            files={"file": ("rocket.jpg", f)},
+            data={"palette": "#d02010", "guide_strength": strength},
+            timeout=120,
+        )
+    assert base64.b64decode(guided) == direct.content  # what the API gives
+
+    # The uncertainty map over the result, semi-transparent.
+    rocket.find_element(By.CSS_SELECTOR, ".uncertainty-toggle").click()
+    wait_for(lambda: rocket.get_attribute("data-uncertainty") == "shown", what="the map")  # fmt: skip
+    overlay = rocket.find_element(By.CSS_SELECTOR, "img.uncertainty")
+    assert overlay.is_displayed()
+    assert browser.execute_script("return arguments[0].naturalWidth", overlay) == 640
+    assert float(overlay.value_of_css_property("opacity")) < 1
+    assert browser.execute_script(CHROMA, overlay) > 5  # the heat map's colours
+
+    # Suggested spots: numbered markers with three colours; a click on one adds it.
+    rocket.find_element(By.CSS_SELECTOR, ".suggest").click()
+    wait_for(lambda: rocket.get_attribute("data-suggest") == "idle", what="the spots")
+    spots = rocket.find_elements(By.CSS_SELECTOR, ".suggestion")
+    assert 1 <= len(spots) <= 5
+    numbers = [s.find_element(By.CSS_SELECTOR, ".spot-number").text for s in spots]
+    assert numbers == [str(i) for i in range(1, len(spots) + 1)]
+    assert all(len(s.find_elements(By.CSS_SELECTOR, ".chip")) == 3 for s in spots)
+    for spot in spots:  # a chip not covered by another spot's marker
+        chosen = (int(spot.get_attribute("data-x")), int(spot.get_attribute("data-y")))
+        try:
+            spot.find_elements(By.CSS_SELECTOR, ".chip")[1].click()
+            break
+        except ElementClickInterceptedException:
+            continue
+    else:
+        pytest.fail("every suggested spot's chips are covered")
+    _wait_recolorized(rocket, "the photo with the suggested hint")
+    hints = _shown_hints(rocket)
+    assert [(h["x"], h["y"]) for h in hints] == [chosen]
+    assert len(rocket.find_elements(By.CSS_SELECTOR, ".suggestion")) == len(spots) - 1
+    hinted = browser.execute_async_script(BYTES, after)
+    assert hinted != guided
+    wait_for(lambda: rocket.get_attribute("data-uncertainty") == "shown", what="the map")  # fmt: skip
+    browser.save_screenshot(os.path.join(shots, "guidance.png"))
+
+    # Variants: three thumbnails; the one chosen is the result, its hints listed.
+    Select(rocket.find_element(By.CSS_SELECTOR, ".variant-count")).select_by_value("3")
+    rocket.find_element(By.CSS_SELECTOR, ".make-variants").click()
+    wait_for(lambda: rocket.get_attribute("data-variants") == "idle", what="the variants")  # fmt: skip
+    thumbs = rocket.find_elements(By.CSS_SELECTOR, ".variant")
+    assert len(thumbs) == 3
+    for thumb in thumbs:
+        image = thumb.find_element(By.TAG_NAME, "img")
+        assert browser.execute_script("return arguments[0].naturalWidth", image) == 512
+    thumbs[2].click()
+    _wait_recolorized(rocket, "the chosen variant")
+    assert thumbs[2].get_attribute("aria-pressed") == "true"
+    hints = _shown_hints(rocket)
+    assert len(hints) > 1 and (hints[0]["x"], hints[0]["y"]) == chosen
+    chosen_bytes = browser.execute_async_script(BYTES, after)
+    assert chosen_bytes != hinted
+    with open(SAMPLE, "rb") as f:
+        direct = httpx.post(
+            url + "/api/colorize",
+            files={"file": ("rocket.jpg", f)},
+            data={
+                "palette": "#d02010",
+                "guide_strength": strength,
+                "hints": json.dumps(hints),
+            },
+            timeout=120,
+        )
+    assert base64.b64decode(chosen_bytes) == direct.content
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not severe, severe

@@ -30,7 +30,7 @@ REFERENCE = encode(photo("coffee", (40, 30)), "JPEG")
 PALETTE = "#c02818,#2040e0"
 
 
-def _two_heads(hinted):
+def two_heads_model(hinted):
     """A tiny two-head U-Net (a bins head) with random weights, hinted or not."""
     keras.utils.set_random_seed(5)
     config = ModelConfig(
@@ -54,13 +54,13 @@ def _client(model, **limits):
 
 @pytest.fixture(scope="module")
 def client():
-    with _client(_two_heads(hinted=True), max_bytes=100_000) as c:
+    with _client(two_heads_model(hinted=True), max_bytes=100_000) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def unhinted():
-    with _client(_two_heads(hinted=False)) as c:
+    with _client(two_heads_model(hinted=False)) as c:
         yield c
 
 

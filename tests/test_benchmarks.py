@@ -49,6 +49,25 @@ def test_video_benchmark_prints_its_figures(tmp_path):
     assert figures["rss_long_over_short"] > 0
 
 
+def test_video_hints_benchmark_prints_its_figures(tmp_path):
+    from tests.inference_helpers import tiny_hinted_unet
+
+    model = tmp_path / "hinted.keras"
+    tiny_hinted_unet().save(model)
+    args = [sys.executable, "benchmarks/video_hints.py", "--model", str(model)]
+    args += ["--size", "32", "--width", "64", "--height", "48", "--frames", "6"]
+    args += ["--after", "2", "--step", "2", "--point", "40", "20"]
+    out = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["frames_written"] == 8 and figures["cuts_found_by_tracker"] == [6]
+    assert figures["tracker_error_px_max"] >= 0
+    if figures["point_kept_to_last_frame"]:
+        assert figures["last_frame_ab_distance"] >= 0
+    assert "last frame of the shot" in out or "dropped" in out
+
+
 def test_inference_benchmark_times_files_and_a_hinted_recolorization(tmp_path):
     from tests.inference_helpers import tiny_hinted_unet
 

@@ -348,11 +348,11 @@ def test_a_point_outside_the_photo_fails_it_with_nothing_written(
     [
         (
             lambda d: [str(d / "a.png"), str(d / "b.png")],
-            "exactly one image file, not 2",
+            "exactly one image or video file, not 2",
         ),
-        (lambda d: [str(d)], "is not an image file"),
-        (lambda d: [str(d / "*.png")], "is not an image file"),
-        (lambda d: [str(d / "film.mp4")], "not videos"),
+        (lambda d: [str(d)], "is not an image or video file"),
+        (lambda d: [str(d / "*.png")], "is not an image or video file"),
+        (lambda d: [str(d / "film.mp4")], "is not an image or video file"),
     ],
 )
 def test_hints_are_for_exactly_one_photo(tmp_path, model_files, capsys, inputs, words):

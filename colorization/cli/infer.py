@@ -9,6 +9,7 @@
     colorize film.avi --output film_colour.mp4 --smoothing 0   # frame by frame
     colorize reels/                                  # -> reels_colorized/NAME.mp4, ...
     colorize photo.jpg --hints hints.json --model runs/hints/model.keras  # colour hints
+    colorize film.mp4 --hints film.json              # hints through each shot
 
 (`python infer.py ...` is the same command.) Without --model it uses the model shipped
 in the package. Every output keeps the full resolution of its input. Every output path
@@ -33,6 +34,10 @@ folders, globs and lists of several inputs each video goes to OUTPUT/NAME.mp4.
 shown, after its EXIF orientation; only the colour's chroma is used), for a hinted
 model (`colorization.hints.user_hints`). A bad hints file, or hints for a model that takes
 none, is a usage error; a point outside the photo fails the photo. Nothing is written.
+For one video, each hint also names the 0-based frame it was placed on ("frame": 0
+without it) and follows the content through its shot, up to the next scene cut
+(`colorization.inference.video_hints`); a hint on a frame past the end of the video,
+or a point outside its frames, is a usage error and nothing is written.
 """
 
 import contextlib
@@ -107,8 +112,8 @@ def parser(prog=PROG):
     )
     p.add_argument(
         "--hints",
-        help='colour hints for one photo: a JSON list of {"x", "y", "color": '
-        '"#rrggbb"} (a hinted model only)',
+        help='colour hints for one photo or video: a JSON list of {"x", "y", "color": '
+        '"#rrggbb"}, for a video with "frame" (a hinted model only)',
     )
     guide = p.add_mutually_exclusive_group()
     guide.add_argument(
@@ -202,31 +207,36 @@ def parse_args(argv, prog=PROG):
 
 
 def _check_hinted_input(inputs):
-    """`cli.FlagError` unless `inputs` is one photo file (--hints are for one photo)."""
-    from data_pipeline import files
-
+    """`cli.FlagError` unless `inputs` is one photo or video file (--hints are for
+    one)."""
     if len(inputs) != 1:
         raise cli.FlagError(
-            f"--hints are for one photo: give exactly one image file, not {len(inputs)} "
-            "inputs"
+            "--hints are for one photo or video: give exactly one image or video "
+            f"file, not {len(inputs)} inputs"
         )
-    if files.is_video_name(inputs[0]):
-        raise cli.FlagError("--hints are for photos, not videos")
     if not os.path.isfile(inputs[0]):
         raise cli.FlagError(
-            f"--hints are for one photo: {inputs[0]!r} is not an image file"
+            f"--hints are for one photo or video: {inputs[0]!r} is not an image or "
+            "video file"
         )
 
 
 def _with_hints(jobs, hints, hints_file, colorizer):
-    """The one photo job with its hints; `user_hints.HintError` if the model takes
-    none."""
+    """The one job with its hints; `user_hints.HintError` if the model takes none,
+    or a photo's hint names a frame other than 0."""
     import dataclasses
 
     from colorization.hints import user_hints
 
     if not colorizer.hinted:
         raise user_hints.HintError(f"{user_hints.NOT_HINTED}; run without --hints")
+    frames = hints.frame_of_each()
+    if not jobs[0].video and frames.any():
+        number = int(frames.nonzero()[0][0]) + 1
+        raise user_hints.HintError(
+            f"{hints_file}: hint {number} is on frame {frames[number - 1]}; a photo "
+            "has only frame 0"
+        )
     return [
         dataclasses.replace(job, hints=hints, hints_file=hints_file) for job in jobs
     ]
@@ -288,6 +298,8 @@ def main(argv=None):
     with _sigterm_as_interrupt():
         try:
             return _run(args, hints, prog)
+        except user_hints.HintError as error:  # a video's hints: nothing was written
+            return cli.fail(prog, error)
         except KeyboardInterrupt as stop:
             word = "terminated" if isinstance(stop, Terminated) else "interrupted"
             print(f"\n{prog}: {word}; no half-written file is left", file=sys.stderr)

@@ -4,6 +4,7 @@ file.
     colorizer.colorize("photo.jpg", hints=[(120, 80, "#d04020"), (30, 200, (40, 90, 160))])
     hints = read_hints_file("hints.json")  # [{"x": 120, "y": 80, "color": "#d04020"}]
     hints = parse_hints_json(request_text)  # the same, from JSON text
+    hints = read_hints_file("film.json")  # [{"x": 120, "y": 80, "color": "#d04020", "frame": 0}]
 
 JSON text is parsed by `parse_hints_json` only: whatever it holds (huge numbers, deep
 nesting, megabytes), the answer is `Hints` or a one-line `HintError`.
@@ -11,7 +12,9 @@ nesting, megabytes), the answer is `Hints` or a one-line `HintError`.
 A hint is a point of the photo as the user sees it (x the column, y the row, (0, 0)
 the top-left pixel, after the EXIF orientation) and a colour: an (r, g, b) of 0-255
 integers or a "#rrggbb" string. Only the colour's chroma, its Lab a and b, is used:
-its lightness is ignored, because the photo keeps its own L everywhere.
+its lightness is ignored, because the photo keeps its own L everywhere. For a video, a
+hint may also name the 0-based index of the frame it was placed on ("frame"; frame 0
+without it), from where `colorization.inference.video_hints` carries it through the shot.
 
 This module is plain Python and NumPy (entry points check hints before TensorFlow
 starts); `colorization.hints.hint_graph` turns checked hints into the network's hint channels.
@@ -36,6 +39,9 @@ NOT_HINTED = (
 )
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _KEYS = ("x", "y", "color")
+_FRAME = "frame"  # the optional key of a video's hints
+MAX_FRAME = 2**31 - 1
+_NO_FRAME = object()  # a hint that names no frame
 
 
 class HintError(ValueError):
@@ -45,20 +51,37 @@ class HintError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Hints:
     """Checked hints: `points` float32 (K, 2) as (x, y) pixels of the photo, and
-    `colours` uint8 (K, 3) sRGB."""
+    `colours` uint8 (K, 3) sRGB; for a video, `frames` int64 (K,), the frame each
+    hint was placed on (None when no hint names one: all on frame 0)."""
 
     points: np.ndarray
     colours: np.ndarray
+    frames: np.ndarray = None
 
     def __len__(self):
         return len(self.points)
 
+    def frame_of_each(self):
+        """The frame of each hint, int64 (K,) (zeros when none names one)."""
+        if self.frames is None:
+            return np.zeros(len(self), np.int64)
+        return self.frames
+
+    def on_frame(self, frame):
+        """The hints placed on `frame`, without frames (the `Hints` of one photo)."""
+        chosen = self.frame_of_each() == frame
+        return Hints(self.points[chosen], self.colours[chosen])
+
     def to_json(self):
         """The hints as the JSON list of infer.py --hints and the web app."""
-        return [
+        items = [
             {"x": _plain(x), "y": _plain(y), "color": _hex(rgb)}
             for (x, y), rgb in zip(self.points.tolist(), self.colours.tolist())
         ]
+        if self.frames is not None:
+            for item, frame in zip(items, self.frames.tolist()):
+                item[_FRAME] = frame
+        return items
 
 
 def _hex(rgb):
@@ -107,17 +130,22 @@ def _show(value):
 
 
 def _one_hint(item):
-    """(x, y, (r, g, b)) of a tuple (x, y, colour) or a dict {"x", "y", "color"}."""
+    """(x, y, (r, g, b), frame or None) of a tuple (x, y, colour[, frame]) or a dict
+    {"x", "y", "color"[, "frame"]}."""
+    frame = _NO_FRAME
     if isinstance(item, dict):
-        unknown = sorted(set(item) - set(_KEYS), key=str)
+        unknown = sorted(set(item) - {*_KEYS, _FRAME}, key=str)
         missing = [key for key in _KEYS if key not in item]
         if unknown:
-            raise HintError(f"unknown key {_show(unknown[0])} (keys: x, y, color)")
+            raise HintError(
+                f"unknown key {_show(unknown[0])} (keys: x, y, color, frame)"
+            )
         if missing:
             raise HintError(f"no {_show(missing[0])} (keys: x, y, color)")
         x, y, colour = (item[key] for key in _KEYS)
-    elif isinstance(item, (tuple, list)) and len(item) == 3:
-        x, y, colour = item
+        frame = item.get(_FRAME, _NO_FRAME)
+    elif isinstance(item, (tuple, list)) and len(item) in (3, 4):
+        x, y, colour, frame = (*item, _NO_FRAME)[:4]
     else:
         raise HintError(
             'each hint is (x, y, colour) or {"x": ..., "y": ..., "color": "#rrggbb"}, '
@@ -126,14 +154,23 @@ def _one_hint(item):
     for name, value in (("x", x), ("y", y)):
         if not _is_number(value):
             raise HintError(f"{name} must be a number of pixels, not {_show(value)}")
-    return float(x), float(y), parse_colour(colour)
+    if frame is _NO_FRAME:
+        return float(x), float(y), parse_colour(colour), None
+    if not (_is_int(frame) and 0 <= frame <= MAX_FRAME):
+        raise HintError(
+            f"frame must be a whole number from 0 (the first frame) to {MAX_FRAME}, "
+            f"not {_show(frame)}"
+        )
+    return float(x), float(y), parse_colour(colour), int(frame)
 
 
 def parse_hints(hints):
     """Checks user hints -> `Hints` (a `Hints` is returned as it is).
 
     Args:
-        hints: a list of (x, y, colour) tuples or {"x", "y", "color"} dicts.
+        hints: a list of (x, y, colour) tuples or {"x", "y", "color"} dicts; for
+            a video, (x, y, colour, frame) or a "frame" key too (the 0-based frame
+            the hint was placed on; 0 for a hint without one).
 
     Raises:
         HintError: the first bad hint, by its number (from 1), and why.
@@ -156,7 +193,10 @@ def parse_hints(hints):
             raise HintError(f"hint {number}: {error}") from None
     points = np.array([p[:2] for p in parsed], np.float32).reshape(-1, 2)
     colours = np.array([p[2] for p in parsed], np.uint8).reshape(-1, 3)
-    return Hints(points, colours)
+    frames = None
+    if any(p[3] is not None for p in parsed):
+        frames = np.array([p[3] or 0 for p in parsed], np.int64)
+    return Hints(points, colours, frames)
 
 
 def check_inside(hints, height, width):

@@ -129,6 +129,11 @@ def colorize_files(
     Returns:
         a Report of the files written and the files that failed, with reasons (each
         failure is also printed to stderr as one line).
+
+    Raises:
+        user_hints.HintError: a video job's hints cannot be used (a frame past its
+            end, a point outside its frames; the message starts with its hints
+            file): nothing is written for it, and the run stops.
     """
     report = Report()
     note = _recorder(colorizer, record, guide)
@@ -176,7 +181,10 @@ def _colorize_video(
             progress=progress,
             max_pixels=max_pixels,
             record=None if note is None else note(job),
+            hints=job.hints,
         )
+    except user_hints.HintError as error:  # a usage error: the video is not written
+        raise type(error)(f"{job.hints_file}: {error}") from None
     except video_io.VideoError as error:
         _fail(report, job, str(error))
     except OSError as error:

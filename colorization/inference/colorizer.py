@@ -497,17 +497,23 @@ class Colorizer:
         guide = self.make_guide(reference, palette, guide_strength)
         return self.colorize_array(_read(image), hints, quality=quality, guide=guide)
 
-    def predict_small(self, rgb, quality=None):
+    def predict_small(self, rgb, quality=None, hints=None):
         """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at
         the size the network sees (`predict_small`; `predict_best`'s grid for the
-        best `quality`, default `self.quality`); videos smooth ab there."""
+        best `quality`, default `self.quality`); videos smooth ab there. `hints`
+        (see `colorize`) are the same for every image of the call.
+
+        Raises:
+            user_hints.HintError: as `check_hints`.
+        """
         rgb = np.asarray(rgb, np.uint8)
         quality = quality or self.quality
-        if quality == "fast":
+        checked = self.check_hints(hints, *rgb.shape[1:3])
+        if quality == "fast" and checked is None:
             lightness, ab_norm = self._predict_small(rgb)
         else:
             lightness, ab_norm = self._options_call(
-                "small", rgb, None, None, None, None, quality
+                "small", rgb, checked, None, None, None, quality
             )
         return lightness.numpy(), ab_norm.numpy()
 
@@ -519,7 +525,14 @@ class Colorizer:
         ).numpy()
 
     def colorize_video(
-        self, src, dst=None, smooth=True, batch_size=8, progress=True, max_pixels=None
+        self,
+        src,
+        dst=None,
+        smooth=True,
+        batch_size=8,
+        progress=True,
+        max_pixels=None,
+        hints=None,
     ):
         """Colorizes a video file into an MP4 with the same frames, rate and audio.
 
@@ -531,6 +544,10 @@ class Colorizer:
             batch_size: frames per network call.
             progress: show a progress bar in frames.
             max_pixels: refuse videos with larger frames (default: no limit).
+            hints: for a hinted model, colour hints as `colorize` takes them, each
+                also naming the 0-based frame it was placed on ((x, y, colour,
+                frame) or a "frame" key; frame 0 without): each follows the content
+                through its shot (`colorization.inference.video_hints`).
 
         Returns:
             a `colorization.inference.video.VideoReport` (frames, fps, size, audio, output).
@@ -538,6 +555,9 @@ class Colorizer:
         Raises:
             colorization.inference.video_io.VideoError: the video cannot be read or written (one
                 line saying why); nothing is left at `dst`.
+            colorization.hints.user_hints.HintError: a bad hint, a point outside the
+                frame, a frame past the end, or a model that takes no hints (one
+                line); nothing is left at `dst`.
         """
         from colorization.inference import video
 
@@ -549,6 +569,7 @@ class Colorizer:
             batch_size=batch_size,
             progress=progress,
             max_pixels=max_pixels,
+            hints=hints,
         )
 
 

@@ -54,6 +54,18 @@ class Smoothing:
             raise ValueError("smoothing blur must be >= 0")
 
 
+def blurred_lightness(lightness, blur):
+    """L (h, w) as the smoother and the cut test compare it: float32, with a Gaussian
+    blur of sigma `blur` pixels (0: none) so that film grain does not read as change
+    (`colorization.inference.video_hints` finds the same cuts with it)."""
+    import cv2
+
+    lightness = np.asarray(lightness, np.float32)
+    if blur > 0:
+        lightness = cv2.GaussianBlur(lightness, (0, 0), blur)
+    return lightness
+
+
 def resolve(smooth):
     """`Smoothing` for True, None for False/None/strength 0, a `Smoothing` as it is."""
     if smooth is True:
@@ -84,12 +96,7 @@ class TemporalSmoother:
         self._ab = None
 
     def _blurred(self, lightness):
-        import cv2
-
-        lightness = np.asarray(lightness, np.float32)
-        if self.smoothing.blur > 0:
-            lightness = cv2.GaussianBlur(lightness, (0, 0), self.smoothing.blur)
-        return lightness
+        return blurred_lightness(lightness, self.smoothing.blur)
 
     def update(self, lightness, ab):
         """Smooths one frame.

@@ -3,6 +3,7 @@ time, and the result keeps the input's size, frame count, frame rate and audio.
 
     from colorization import Colorizer
     Colorizer.load().colorize_video("film.mp4")      # -> film_colorized.mp4 beside it
+    Colorizer.load().colorize_video("film.mp4", hints=[(120, 80, "#d04020", 0)])
 
 For each batch of frames the network predicts ab at its own size (`predict_small`); the
 `TemporalSmoother` steadies that ab over time (see `colorization.inference.temporal`), and only
@@ -10,6 +11,11 @@ then is it upsampled and joined with each frame's own full-resolution L, as for 
 Frames are read, colorized and written a batch at a time, so memory does not grow with
 the length of the video. The result is written under a hidden temporary name beside
 the target and renamed when complete: an error or Ctrl-C leaves nothing behind.
+
+With colour hints (a hinted model), each hint starts on the frame it names and follows
+the content through its shot (`colorization.inference.video_hints`, which ends it at
+the smoother's next cut); a frame with hints goes through the hinted graph alone, the
+frames without any in batches.
 """
 
 import dataclasses
@@ -17,7 +23,7 @@ import os
 
 import numpy as np
 
-from colorization.inference import temporal, video_io
+from colorization.inference import temporal, video_hints, video_io
 from data_pipeline import files
 
 DEFAULT_BATCH_SIZE = 8
@@ -55,7 +61,53 @@ def batched(items, size):
         yield batch
 
 
-def colorize_frames(colorizer, frames, smoother=None, batch_size=DEFAULT_BATCH_SIZE):
+def network_calls(items, size):
+    """Lists of consecutive (frame, hints) items that share one network call: up to
+    `size` frames without hints, or one frame with its own hints."""
+    batch = []
+    for item in items:
+        if item[1] is not None:
+            if batch:
+                yield batch
+                batch = []
+            yield [item]
+            continue
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _no_colour(l_norm, training=False):
+    """A stand-in network: zero ab_norm (N, h, w, 2) for L_norm (N, h, w, 1)."""
+    import tensorflow as tf
+
+    return tf.zeros_like(tf.concat([l_norm, l_norm], -1))
+
+
+def network_lightness(colorizer):
+    """A function of a uint8 RGB frame (H, W, 3) -> the L (h, w) that the colorizer's
+    `predict_small` gives for it (the grid of its `quality`), without the network:
+    the L the smoother compares, so that hints end at the smoother's cuts."""
+    import tensorflow as tf
+
+    from colorization.inference import graph
+
+    side = colorizer.size
+    if colorizer.quality == "best":
+        side = int(graph.best_sizes(colorizer.size, colorizer.stride)[1])
+    run = tf.function(
+        lambda rgb: graph.predict_small([_no_colour], rgb, side, 1)[0],
+        input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)],
+    )
+    return lambda rgb: run(np.asarray(rgb, np.uint8)[None]).numpy()[0, ..., 0]
+
+
+def colorize_frames(
+    colorizer, frames, smoother=None, batch_size=DEFAULT_BATCH_SIZE, hints=None
+):
     """Colorizes a stream of frames, yielding each as soon as its batch is done.
 
     Args:
@@ -64,13 +116,22 @@ def colorize_frames(colorizer, frames, smoother=None, batch_size=DEFAULT_BATCH_S
         smoother: a `TemporalSmoother`, or None for frame-by-frame colour (then each
             frame is exactly what `Colorizer.colorize_array` gives).
         batch_size: frames per network call.
+        hints: colour hints (`user_hints.parse_hints`; each names its frame), carried
+            through their shots by `video_hints.track_hints`, or None.
 
     Yields:
         uint8 RGB (H, W, 3) frames with the L of the input frames.
     """
-    for batch in batched(frames, batch_size):
-        rgb = np.stack(batch)  # (N, H, W, 3)
-        lightness, ab_norm = colorizer.predict_small(rgb)  # (N, h, w, 1), (N, h, w, 2)
+    items = ((rgb, None) for rgb in frames)
+    if hints is not None:
+        smoothing = smoother.smoothing if smoother is not None else None
+        lightness_of = network_lightness(colorizer)
+        items = video_hints.track_hints(frames, hints, smoothing, lightness_of)
+    for batch in network_calls(items, batch_size):
+        rgb = np.stack([frame for frame, _ in batch])  # (N, H, W, 3)
+        lightness, ab_norm = colorizer.predict_small(
+            rgb, hints=batch[0][1]
+        )  # (N, h, w, 1), (N, h, w, 2)
         if smoother is not None:
             ab_norm = np.stack(
                 [
@@ -86,6 +147,15 @@ def _check_target(source, target):
         raise video_io.VideoError(f"the output {target!r} must be an .mp4 file")
     if os.path.exists(target) and os.path.samefile(source, target):
         raise video_io.VideoError("the output is the input; choose another output")
+
+
+def _check_hints(colorizer, hints, info):
+    """Checked hints for the video of `info` (None for none), before anything is
+    written: `user_hints.HintError` as `Colorizer.check_hints` for the frame size, and
+    `video_hints.FramePastEnd` past the frame count the container states."""
+    hints = colorizer.check_hints(hints, info.height, info.width)
+    video_hints.check_frames(hints, info.frame_count)
+    return hints
 
 
 def _time_scale(reader):
@@ -112,6 +182,7 @@ def colorize_video(
     progress=True,
     max_pixels=None,
     record=None,
+    hints=None,
 ):
     """Colorizes the video `source` into the MP4 `target` (see `Colorizer.colorize_video`).
 
@@ -125,12 +196,17 @@ def colorize_video(
         max_pixels: refuse frames larger than this (None: no limit).
         record: a `record.make_record` dict to write in the MP4's tags (with the
             source's own tags, `record.video_tags`), or None for neither.
+        hints: colour hints, each naming its frame (see `colorize_frames`), or None.
 
     Returns:
         a `VideoReport`.
 
     Raises:
         video_io.VideoError: one line saying why; nothing is left at `target`.
+        user_hints.HintError: a bad hint, a point outside the frame, hints for a
+            model that takes none, or `video_hints.FramePastEnd`: a hint on a frame
+            the video does not have (known from the container before anything is
+            written, or else at the end); nothing is left at `target`.
     """
     from tqdm import tqdm
 
@@ -146,6 +222,7 @@ def colorize_video(
                 f"{info.width} x {info.height} frames are over the limit of "
                 f"{max_pixels} pixels"
             )
+        hints = _check_hints(colorizer, hints, info)
         audio = video_io.has_audio(source)
         bar = tqdm(
             total=info.frame_count or None,
@@ -160,11 +237,12 @@ def colorize_video(
                     encoded, info.width, info.height, info.fps
                 ) as writer:
                     for rgb in colorize_frames(
-                        colorizer, reader.frames(), smoother, batch_size
+                        colorizer, reader.frames(), smoother, batch_size, hints
                     ):
                         writer.write(rgb)
                         bar.update()
                 reader.check_complete()
+                video_hints.check_frames(hints, reader.frames_read)
                 scale = _time_scale(reader)
                 video_io.finish(encoded, source, temporary, audio, scale, _tags(record))
         finally:

@@ -3,7 +3,9 @@
 // progress bar per photo, then the black-and-white input and the colorized result
 // under a before/after slider, with downloads. With a hinted model, clicks on a result
 // place colour hints and the photo is colorized again (by the id the server keeps it
-// under, without sending it again).
+// under, without sending it again). With a model that has a bins head, a reference
+// photo or a palette guides the colours, and each result can show where the model is
+// unsure, suggest where to click, and offer variants.
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const SIZES = [128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 1024];
@@ -11,6 +13,10 @@ const MAX_ACTIVE = 2; // requests in flight from this page
 const MAX_BUSY_RETRIES = 30;
 
 const app = { health: null, items: [], queue: [], active: 0, nextId: 1 };
+const REFERENCE_SIDE = 256; // the reference is sent as a copy this large (the server counts 128 px)
+const MAX_PALETTE = 12;
+const SUGGESTIONS = 5;
+const guide = { reference: null, referenceName: '', referenceUrl: null, palette: [], strength: null };
 
 // ---- the server and the options -------------------------------------------------
 
@@ -42,6 +48,7 @@ async function loadHealth() {
   const mp = limits.max_pixels / 1e6;
   $('#limits-hint').textContent += ` Up to ${+mb.toFixed(1)} MB and ${+mp.toFixed(1)} megapixels each.`;
   setUpOptions(options, limits);
+  if (app.health.guidance) setUpGuidance(app.health.guide_strength);
 }
 
 function setUpOptions(defaults, limits) {
@@ -94,6 +101,7 @@ function addFiles(files) {
     const card = $('#card-template').content.firstElementChild.cloneNode(true);
     const item = {
       id: app.nextId++, file, options: currentOptions(), card, results: {}, urls: [], hints: [], imageId: null,
+      guide: currentGuide(),
     };
     $('.name', card).textContent = file.name;
     $('.meta', card).textContent = formatBytes(file.size);
@@ -140,6 +148,7 @@ async function process(item) {
     item.imageId = colour.imageId || item.imageId;
     showResult(item, colour);
     setUpHints(item);
+    setUpGuideTools(item);
     if (compare) item.results.compare = await send(item, 'compare', 60, 100);
     showLinks(item);
     setCardState(item, 'done', `done in ${formatSeconds(performance.now() - item.started)}`, 100);
@@ -176,6 +185,7 @@ function sendOnce(item, output, from, to, report = true) {
     for (const [key, value] of Object.entries(item.options.fields)) form.append(key, value);
     if (output !== 'colorized') form.append('output', output);
     if (item.hints.length) form.append('hints', hintsJson(item));
+    if (output !== 'grey') appendGuide(form, item.guide);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/colorize');
     xhr.responseType = 'blob';
@@ -424,6 +434,7 @@ async function recolorize(item) {
       setHintsState(item, `${plural(count, 'hint')} · ${formatSeconds(performance.now() - started)}`);
     } while (item.recolorizeAgain);
     card.dataset.hints = 'idle';
+    if (item.showUncertainty) refreshUncertainty(item);
   } catch (error) {
     card.dataset.hints = 'failed';
     setHintsState(item, error.message);
@@ -439,18 +450,27 @@ function setHintsState(item, text) {
 // One request for the photo kept on the server (or the file, if the server no longer
 // keeps it: 410) with the current hints; 503 waits Retry-After seconds and tries again.
 async function sendHinted(item, output) {
+  const fields = { ...item.options.fields };
+  if (output !== 'colorized') fields.output = output;
+  const response = await postPhoto(item, '/api/colorize', fields);
+  const blob = await response.blob();
+  return { blob, name: outputName(item.file.name, output, blob.type) };
+}
+
+// POSTs the photo (by id, or the file) with `fields`, its hints and its guidance to
+// `path`: the response once it is OK; the server's one-line error otherwise.
+async function postPhoto(item, path, fields, report = (text) => setHintsState(item, text)) {
   for (let attempt = 0; ; attempt++) {
     const form = new FormData();
     if (item.imageId) form.append('image_id', item.imageId);
     else form.append('file', item.file, item.file.name);
-    for (const [key, value] of Object.entries(item.options.fields)) form.append(key, value);
-    if (output !== 'colorized') form.append('output', output);
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
     if (item.hints.length) form.append('hints', hintsJson(item));
-    const response = await fetch('/api/colorize', { method: 'POST', body: form });
+    appendGuide(form, item.guide);
+    const response = await fetch(path, { method: 'POST', body: form });
     if (response.ok) {
       item.imageId = response.headers.get('X-Image-Id') || item.imageId;
-      const blob = await response.blob();
-      return { blob, name: outputName(item.file.name, output, blob.type) };
+      return response;
     }
     let message = `HTTP ${response.status}`;
     try {
@@ -460,7 +480,7 @@ async function sendHinted(item, output) {
       item.imageId = null; // pushed out of the server's store: send the file
     } else if (response.status === 503 && attempt < MAX_BUSY_RETRIES) {
       const wait = Math.max(1, parseInt(response.headers.get('Retry-After'), 10) || 2);
-      setHintsState(item, `server busy, trying again in ${wait} s…`);
+      report(`server busy, trying again in ${wait} s…`);
       await new Promise((resolve) => setTimeout(resolve, 1000 * wait));
     } else {
       throw new Error(message);
@@ -488,6 +508,315 @@ function showColour(item, colour) {
 
 function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+// ---- guidance: a reference photo or a palette, uncertainty, suggestions, variants ----
+
+// The page's guidance (`guide`) is copied into each photo when it is added, or when
+// "Apply guidance" is clicked under it (`item.guide`): null for automatic colours.
+function currentGuide() {
+  if (!app.health || !app.health.guidance) return null;
+  const strength = Number($('#guide-strength').value);
+  if (guide.reference) {
+    return { reference: guide.reference, name: guide.referenceName, strength };
+  }
+  if (guide.palette.length) return { palette: [...guide.palette], strength };
+  return null;
+}
+
+function appendGuide(form, itemGuide) {
+  if (!itemGuide) return;
+  if (itemGuide.reference) form.append('reference', itemGuide.reference, 'reference.png');
+  else form.append('palette', itemGuide.palette.join(','));
+  form.append('guide_strength', String(itemGuide.strength));
+}
+
+function describeGuide(itemGuide) {
+  if (!itemGuide) return 'Automatic colours (no reference photo or palette).';
+  const strength = `strength ${itemGuide.strength.toFixed(2)}`;
+  if (itemGuide.reference) return `Colours guided by the reference photo ${itemGuide.name} (${strength}).`;
+  return `Colours guided by a palette of ${plural(itemGuide.palette.length, 'colour')}: `
+    + `${itemGuide.palette.join(', ')} (${strength}).`;
+}
+
+function setUpGuidance(strength) {
+  $('#guidance').hidden = false;
+  const slider = $('#guide-strength');
+  const output = $('#guide-strength-value');
+  slider.value = strength;
+  output.textContent = Number(strength).toFixed(2);
+  slider.addEventListener('input', () => { output.textContent = Number(slider.value).toFixed(2); });
+  $('#reference-file').addEventListener('change', (event) => {
+    setReference(event.target.files[0]);
+    event.target.value = '';
+  });
+  $('#reference-remove').addEventListener('click', () => {
+    if (guide.referenceUrl) URL.revokeObjectURL(guide.referenceUrl);
+    Object.assign(guide, { reference: null, referenceName: '', referenceUrl: null });
+    renderGuidance();
+  });
+  const zone = $('#reference-drop');
+  for (const name of ['dragenter', 'dragover']) {
+    zone.addEventListener(name, (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      zone.classList.add('hover');
+    });
+  }
+  zone.addEventListener('dragleave', () => zone.classList.remove('hover'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    event.stopPropagation(); // a reference, not a photo to colorize
+    zone.classList.remove('hover');
+    $('#drop').classList.remove('hover');
+    if (event.dataTransfer.files.length) setReference(event.dataTransfer.files[0]);
+  });
+  $('#palette-add').addEventListener('click', () => {
+    const colour = $('#palette-colour').value.toLowerCase();
+    if (!guide.palette.includes(colour) && guide.palette.length < MAX_PALETTE) guide.palette.push(colour);
+    renderGuidance();
+  });
+  renderGuidance();
+}
+
+// A reference is sent as a small PNG (the server counts a 128-pixel copy); what the
+// browser cannot decode (TIFF) is sent as it is.
+async function setReference(file) {
+  if (!file) return;
+  let blob = file;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, REFERENCE_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    blob = (await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'))) || file;
+  } catch (ignored) { /* not decodable here: the server reads it, or says why not */ }
+  if (guide.referenceUrl) URL.revokeObjectURL(guide.referenceUrl);
+  Object.assign(guide, { reference: blob, referenceName: file.name, referenceUrl: URL.createObjectURL(blob) });
+  renderGuidance();
+}
+
+function renderGuidance() {
+  const thumb = $('#reference-thumb');
+  $('#reference-preview').hidden = !guide.reference;
+  $('#reference-empty').hidden = Boolean(guide.reference);
+  thumb.hidden = false;
+  thumb.onerror = () => { thumb.hidden = true; };
+  if (guide.reference) thumb.src = guide.referenceUrl;
+  else thumb.removeAttribute('src');
+  $('#reference-name').textContent = guide.referenceName;
+  const list = $('#swatches');
+  list.replaceChildren();
+  guide.palette.forEach((colour, index) => {
+    const entry = document.createElement('li');
+    entry.dataset.colour = colour;
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = colour;
+    const name = document.createElement('code');
+    name.textContent = colour;
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'link remove-swatch';
+    remove.textContent = '×';
+    remove.setAttribute('aria-label', `remove ${colour} from the palette`);
+    remove.addEventListener('click', () => {
+      guide.palette.splice(index, 1);
+      renderGuidance();
+    });
+    entry.append(swatch, name, remove);
+    list.append(entry);
+  });
+  const full = guide.palette.length >= MAX_PALETTE;
+  $('#palette').classList.toggle('unused', Boolean(guide.reference));
+  $('#palette-add').disabled = full;
+  $('#palette-note').textContent = guide.reference
+    ? 'the reference photo is used while it is set'
+    : (guide.palette.length ? '' : 'no colours yet');
+}
+
+function setGuideState(item, text) {
+  $('.guide-state', item.card).textContent = text;
+}
+
+function setUpGuideTools(item) {
+  const card = item.card;
+  const health = app.health;
+  if (item.guideReady) return;
+  item.guideReady = true;
+  const canSuggest = health.suggestions && health.hints;
+  if (!(health.guidance || health.uncertainty || canSuggest || health.variants)) return;
+  $('.guide-bar', card).hidden = false;
+  $('.apply-guidance', card).hidden = !health.guidance;
+  $('.uncertainty-row', card).hidden = !health.uncertainty;
+  $('.suggest', card).hidden = !canSuggest;
+  $('.variants-row', card).hidden = !health.variants;
+  $('.guide-note', card).textContent = health.guidance ? describeGuide(item.guide) : '';
+  $('.apply-guidance', card).addEventListener('click', () => {
+    item.guide = currentGuide();
+    $('.guide-note', card).textContent = describeGuide(item.guide);
+    clearSuggestions(item);
+    $('.variants', card).replaceChildren();
+    recolorize(item);
+  });
+  $('.uncertainty-toggle', card).addEventListener('change', (event) => {
+    item.showUncertainty = event.target.checked;
+    refreshUncertainty(item);
+  });
+  $('.suggest', card).addEventListener('click', () => suggestSpots(item));
+  $('.make-variants', card).addEventListener('click', () => makeVariants(item));
+}
+
+// The heat map of /api/uncertainty over the result (semi-transparent), for the
+// photo's current hints and guidance; answers to older requests are dropped.
+async function refreshUncertainty(item) {
+  const card = item.card;
+  const overlay = $('.uncertainty', card);
+  const token = (item.uncertaintyToken || 0) + 1;
+  item.uncertaintyToken = token;
+  if (!item.showUncertainty) {
+    overlay.hidden = true;
+    card.dataset.uncertainty = 'off';
+    return;
+  }
+  card.dataset.uncertainty = 'busy';
+  setGuideState(item, 'measuring the uncertainty…');
+  try {
+    const response = await postPhoto(item, '/api/uncertainty', {}, (text) => setGuideState(item, text));
+    const blob = await response.blob();
+    if (token !== item.uncertaintyToken) return;
+    const old = overlay.src;
+    await new Promise((resolve) => {
+      overlay.onload = resolve;
+      overlay.onerror = resolve;
+      overlay.src = remember(item, URL.createObjectURL(blob));
+    });
+    if (old && old.startsWith('blob:')) URL.revokeObjectURL(old);
+    overlay.hidden = !item.showUncertainty;
+    const mean = Number(response.headers.get('X-Uncertainty-Mean'));
+    setGuideState(item, `uncertainty shown (bright: unsure; mean ${mean.toFixed(2)})`);
+    card.dataset.uncertainty = item.showUncertainty ? 'shown' : 'off';
+  } catch (error) {
+    if (token !== item.uncertaintyToken) return;
+    card.dataset.uncertainty = 'failed';
+    setGuideState(item, error.message);
+  }
+}
+
+async function suggestSpots(item) {
+  const card = item.card;
+  const button = $('.suggest', card);
+  button.disabled = true;
+  card.dataset.suggest = 'busy';
+  setGuideState(item, 'looking for the spots where a hint helps most…');
+  try {
+    const response = await postPhoto(item, '/api/suggest', { k: String(SUGGESTIONS) }, (text) => setGuideState(item, text));
+    const body = await response.json();
+    item.suggestions = body.suggestions.map((spot, index) => ({ ...spot, number: index + 1 }));
+    renderSuggestions(item);
+    setGuideState(item, item.suggestions.length
+      ? `${plural(item.suggestions.length, 'suggested spot')}: click a colour to add it as a hint`
+      : 'no spot to suggest');
+    card.dataset.suggest = 'idle';
+  } catch (error) {
+    card.dataset.suggest = 'failed';
+    setGuideState(item, error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function clearSuggestions(item) {
+  item.suggestions = [];
+  renderSuggestions(item);
+}
+
+// Numbered markers on the photo, each with its three most likely colours as buttons:
+// a click adds that colour as a hint there (as a click in hint mode does).
+function renderSuggestions(item) {
+  const card = item.card;
+  const image = $('.after', card);
+  const layer = $('.suggestions', card);
+  layer.replaceChildren();
+  for (const spot of item.suggestions || []) {
+    const entry = document.createElement('li');
+    entry.className = 'suggestion';
+    entry.dataset.x = spot.x;
+    entry.dataset.y = spot.y;
+    entry.style.left = `${(100 * (spot.x + 0.5)) / image.naturalWidth}%`;
+    entry.style.top = `${(100 * (spot.y + 0.5)) / image.naturalHeight}%`;
+    const number = document.createElement('span');
+    number.className = 'spot-number';
+    number.textContent = String(spot.number);
+    const chips = document.createElement('span');
+    chips.className = 'chips';
+    spot.colours.forEach((colour, index) => {
+      const chip = document.createElement('button');
+      chip.type = 'button';
+      chip.className = 'chip';
+      chip.style.background = colour;
+      const share = Math.round(100 * spot.probabilities[index]);
+      chip.title = `${colour} (${share} %)`;
+      chip.setAttribute('aria-label', `spot ${spot.number}: add a ${colour} hint (${share} % likely)`);
+      chip.addEventListener('click', (event) => {
+        event.stopPropagation(); // not a hint placed by hint mode
+        item.hints.push({ x: spot.x, y: spot.y, color: colour });
+        item.suggestions = item.suggestions.filter((other) => other !== spot);
+        renderSuggestions(item);
+        hintsChanged(item);
+      });
+      chips.append(chip);
+    });
+    entry.append(number, chips);
+    layer.append(entry);
+  }
+}
+
+async function makeVariants(item) {
+  const card = item.card;
+  const button = $('.make-variants', card);
+  const list = $('.variants', card);
+  button.disabled = true;
+  card.dataset.variants = 'busy';
+  const count = $('.variant-count', card).value;
+  item.variantSeed = (item.variantSeed ?? -1) + 1; // other variants at each click
+  setGuideState(item, `making ${count} variants…`);
+  try {
+    const fields = { n: count, seed: String(item.variantSeed) };
+    const response = await postPhoto(item, '/api/variants', fields, (text) => setGuideState(item, text));
+    const body = await response.json();
+    list.replaceChildren();
+    body.variants.forEach((variant, index) => {
+      const entry = document.createElement('li');
+      const choose = document.createElement('button');
+      choose.type = 'button';
+      choose.className = 'variant';
+      choose.setAttribute('aria-pressed', 'false');
+      choose.setAttribute('aria-label', `variant ${index + 1}: make it the result`);
+      const thumb = document.createElement('img');
+      thumb.src = variant.image;
+      thumb.alt = `variant ${index + 1}`;
+      choose.append(thumb);
+      choose.addEventListener('click', () => {
+        list.querySelectorAll('.variant').forEach((other) => other.setAttribute('aria-pressed', String(other === choose)));
+        item.hints = variant.hints.map(({ x, y, color }) => ({ x, y, color }));
+        setGuideState(item, `variant ${index + 1}: its hints are in the list`);
+        hintsChanged(item); // the variant at full size
+      });
+      entry.append(choose);
+      list.append(entry);
+    });
+    setGuideState(item, `${plural(body.variants.length, 'variant')}: choose one to make it the result`);
+    card.dataset.variants = 'idle';
+  } catch (error) {
+    card.dataset.variants = 'failed';
+    setGuideState(item, error.message);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- the toolbar --------------------------------------------------------------------
