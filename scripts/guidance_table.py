@@ -6,6 +6,7 @@
 
 Every photo of --val (recursively) is colorized from its grey L automatically, with
 its own colour original as the reference, with the next photo of its folder as the
+reference, with the photo of its folder whose automatic colours are most alike as the
 reference, with a palette of 3 k-means colours of its truth, with 1, 2 and 5 hints of
 its true colour at suggested and at random spots, and as --variants variants
 (`colorization.evaluation.guided`). Prints Markdown tables of PSNR and hue error;
@@ -55,8 +56,11 @@ def main(argv=None):
     colorizer = Colorizer.load(args.model)
     strength = guidance.DEFAULT_STRENGTH if args.strength is None else args.strength
     other = guided.other_in_folder(paths)
+    alike = guided.alike_in_folder(colorizer, paths)
     rows = [
-        guided.measure_photo(colorizer, path, other[path], strength, args.variants)
+        guided.measure_photo(
+            colorizer, path, other[path], strength, args.variants, alike=alike[path]
+        )
         for path in tqdm(paths, unit="photo")
     ]
     summary = guided.summarize(rows)

@@ -7,6 +7,10 @@ For every photo (its grey L is the input, as in `scoring`):
   of what a reference can do);
 - other reference: the next photo of the same folder (sorted by name, cyclic), a
   photo "of the same kind";
+- alike reference: the photo of the same folder whose automatic colours are most
+  alike (the Hellinger distance of the model's colour distributions averaged over
+  each grey photo, `alike_in_folder`): the reference a user would pick, chosen
+  without the truth of the photo colorized;
 - palette: the 3 colours of a k-means (Lab, `kmeans_palette`) of the photo's truth;
 - hints at suggested spots against hints at random spots (1, 2 and 5; uniform over the
   photo under a seed per photo): a simulated user who gives the true colour there
@@ -29,7 +33,7 @@ from colorization.inference import image_io
 HINT_COUNTS = (1, 2, 5)
 HINT_PATCH = 0.01  # half side of the truth patch a simulated hint takes, share of side
 SEED = 23
-GUIDES = ("automatic", "own reference", "other reference", "palette")
+GUIDES = ("automatic", "own reference", "other reference", "alike reference", "palette")
 
 
 def kmeans_palette(rgb, k=3, iterations=20, seed=0, sample=20000):
@@ -103,7 +107,32 @@ def other_in_folder(paths):
     return other
 
 
-def measure_photo(colorizer, path, other, strength, variants=4, seed=SEED):
+def painted_colours(colorizer, path):
+    """The model's colour distribution averaged over a photo's grey copy (Q,)."""
+    truth = image_io.to_uint8(image_io.read_image(path).rgb)
+    cells = colorizer.predict_distribution(image_io.colourless(truth))[2]
+    return cells.reshape(-1, cells.shape[-1]).mean(0)
+
+
+def alike_in_folder(colorizer, paths, progress=True):
+    """For each path, the other photo of its folder whose `painted_colours` are
+    nearest (Hellinger distance); None for a photo alone in its folder."""
+    from tqdm import tqdm
+
+    roots = {
+        path: np.sqrt(painted_colours(colorizer, path))
+        for path in tqdm(paths, unit="photo", desc="alike", disable=not progress)
+    }
+    alike = {}
+    for path in paths:
+        folder = os.path.dirname(path)
+        others = [p for p in paths if p != path and os.path.dirname(p) == folder]
+        distance = [np.linalg.norm(roots[path] - roots[p]) for p in others]
+        alike[path] = others[int(np.argmin(distance))] if others else None
+    return alike
+
+
+def measure_photo(colorizer, path, other, strength, variants=4, seed=SEED, alike=None):
     """The scores of one photo (see the module docstring)."""
     truth = image_io.to_uint8(image_io.read_image(path).rgb)
     grey = image_io.colourless(truth)

@@ -278,13 +278,20 @@ class Colorizer:
         Raises:
             guidance.GuideError: the model has no bins head.
         """
+        return self.colorize_with_uncertainty(image, hints, guide=guide, size=size)[1]
+
+    def colorize_with_uncertainty(self, image, hints=None, *, guide=None, size=None):
+        """The colorized photo (fast quality) and its `uncertainty` map from one
+        network pass: (uint8 RGB (H, W, 3), float32 (H, W))."""
         rgb = _read(image)
         if not self._bins:
             raise guidance.GuideError(guidance.NO_DISTRIBUTION)
         hints = self.check_hints(hints, *rgb.shape[:2])
-        return self._options_call(
-            "uncertainty", rgb[None], hints, size, None, None, "fast", guide
-        ).numpy()[0]
+        batch, _ = _batch(rgb)
+        colour, uncertainty = self._options_call(
+            "uncertainty", batch, hints, size, None, None, "fast", guide
+        )
+        return colour.numpy()[0], uncertainty.numpy()[0]
 
     def predict_distribution(self, rgb, hints=None, *, guide=None, size=None):
         """`graph.predict_distribution` of one photo (H, W, 3): (lightness (h, w),
@@ -315,9 +322,13 @@ class Colorizer:
         from colorization.inference import suggestions
 
         rgb = _read(image)
-        checked = self.check_hints(hints, *rgb.shape[:2])
-        predicted = self.predict_distribution(rgb, checked, guide=guide)
-        return suggestions.suggest(predicted, rgb.shape[:2], k, checked)
+        given = None
+        if hints is not None:  # an automatic model is only kept away from them
+            given = user_hints.parse_hints(hints)
+            user_hints.check_inside(given, *rgb.shape[:2])
+        network_hints = given if self.hinted else None
+        predicted = self.predict_distribution(rgb, network_hints, guide=guide)
+        return suggestions.suggest(predicted, rgb.shape[:2], k, given)
 
     def variants(self, image, n=4, hints=None, *, guide=None, seed=0, quality=None):
         """`n` different plausible colourings of a photo: colours drawn from the
@@ -444,7 +455,7 @@ class Colorizer:
                     if what == "distribution":
                         return graph.predict_distribution(*common, guide)
                     if what == "uncertainty":
-                        return graph.uncertainty(*common, guide)
+                        return graph.colorize_with_uncertainty(*common, guide)
                     predict = (
                         graph.predict_best if quality == "best" else graph.predict_small
                     )

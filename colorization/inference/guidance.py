@@ -5,9 +5,14 @@ predicts a colour distribution p(q) at every pixel. A reference photo, or a pale
 a few colours, says which colours the photo should have; as a prior r(q) it is
 multiplied into every pixel's distribution with a strength s in [0, 1],
 
-    p'(q) ∝ p(q) * r_L(q) ** (s * GAIN),
+    p'(q) ∝ p(q) * (r_L(q) / m(q)) ** (s * GAIN),
 
-and the annealed mean of p' is the pixel's colour (no retraining). The prior is
+and the annealed mean of p' is the pixel's colour (no retraining). m is what the
+model paints in this photo, its distributions averaged over the photo: dividing by it
+makes the guide a correction of the photo's colours towards the guide's (a colour
+the model already uses everywhere is not pushed further; one the guide has and the
+model lacks is), which measured better than the plain product on every guide
+(docs/guidance.md). The prior is
 conditioned on lightness: r_L is the reference's colour distribution among its pixels
 of about the same L (`BANDS` bands of L, interpolated), so a bright sky in the
 reference colours what is bright in the photo, and dark foliage what is dark; a band
@@ -41,6 +46,7 @@ from colorization.models import ab_gamut
 BANDS = 10  # bands of L for the prior, centred on 5, 15, ..., 95
 BAND_SPACING = 100.0 / BANDS
 GAIN = 1.0  # the prior's exponent at strength 1
+PAINTED_FLOOR = 1e-4  # added to the share of each bin the model paints, before its log
 FLOOR = 0.02  # weight of the uniform distribution mixed into every prior
 BACKOFF = 0.25  # pseudo-count of the whole-photo prior in each band, in band shares
 SIGMA = 5.0  # Gaussian of a reference pixel's soft bin assignment, Lab units
@@ -336,9 +342,13 @@ class TracedGuide:
         centres = tf.constant(layer.centres, tf.float32)
         automatic = tf.matmul(tf.nn.softmax(logits / layer.temperature, -1), centres)
         if self.prior is not None:
-            logits = logits + tf.cast(self.strength, tf.float32) * GAIN * (
-                self._log_prior(tf.shape(logits)[1:3])
+            # The prior over what the model already paints in this photo: the
+            # colours it overuses are made rarer, those it lacks more likely.
+            painted = tf.reduce_mean(tf.nn.softmax(logits, -1), [1, 2], keepdims=True)
+            ratio = self._log_prior(tf.shape(logits)[1:3]) - tf.math.log(
+                painted + PAINTED_FLOOR
             )
+            logits = logits + tf.cast(self.strength, tf.float32) * GAIN * ratio
             guided = tf.matmul(tf.nn.softmax(logits / layer.temperature, -1), centres)
         else:
             guided = automatic
