@@ -32,7 +32,11 @@ def parser():
     p.add_argument("--val", required=True, help="folder of colour photos")
     p.add_argument("--model", help="a .keras model (default: the shipped one)")
     p.add_argument("--limit", type=int, help="use the first N photos")
-    p.add_argument("--strength", type=float, help="guide strength, 0..1")
+    p.add_argument(
+        "--strength",
+        type=float,
+        help="guide strength, 0..1 (default: guidance.DEFAULT_STRENGTHS of each kind)",
+    )
     p.add_argument("--variants", type=int, default=4, help="variants per photo")
     p.add_argument("--json", metavar="PATH", help="also write every figure here")
     cli.add_verbose_flag(p)
@@ -48,13 +52,12 @@ def main(argv=None):
     from tqdm import tqdm
 
     from colorization.evaluation import guided
-    from colorization.inference import guidance
     from colorization.inference.colorizer import Colorizer
     from data_pipeline import files
 
     paths = sorted(files.walk_images(args.val))[: args.limit]
     colorizer = Colorizer.load(args.model)
-    strength = guidance.DEFAULT_STRENGTH if args.strength is None else args.strength
+    strength = args.strength  # None: the default of each kind
     other = guided.other_in_folder(paths)
     alike = guided.alike_in_folder(colorizer, paths)
     rows = [

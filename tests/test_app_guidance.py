@@ -19,7 +19,7 @@ with warnings.catch_warnings():  # Starlette 1.10 asks for httpx2; httpx still w
 from colorization.app import analysis, server
 from colorization.app.colorize import ColorizeService, Limits, ModelRunner
 from colorization.inference.colorizer import Colorizer
-from colorization.inference.guidance import DEFAULT_STRENGTH
+from colorization.inference.guidance import DEFAULT_STRENGTHS
 from colorization.models import ModelConfig, build_generator
 from colorization.models.hint_propagation import add_hint_propagation
 from tests.conftest import encode, photo
@@ -99,7 +99,7 @@ def test_health_says_what_guidance_the_model_can_do(client, unhinted, oracle):
     body = client.get("/api/health").json()
     assert [body[k] for k in keys] == [True] * 5 and body[
         "guide_strength"
-    ] == DEFAULT_STRENGTH
+    ] == DEFAULT_STRENGTHS["reference"]
     body = unhinted.get("/api/health").json()
     assert [body[k] for k in keys] == [False, True, True, True, False]
     body = oracle.get("/api/health").json()

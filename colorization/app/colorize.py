@@ -84,7 +84,7 @@ class Options:
     output: str = "colorized"
     hints: object = dataclasses.field(default=None, compare=False)  # user_hints.Hints
     palette: tuple | None = None  # (r, g, b) colours (`guidance.parse_palette`)
-    guide_strength: float | None = None  # None: `guidance.DEFAULT_STRENGTH`
+    guide_strength: float | None = None  # None: `guidance.DEFAULT_STRENGTHS`
     reference: object = dataclasses.field(default=None, compare=False)  # a binary file
     count: int | None = None  # spots to suggest, or variants to make
     seed: int = 0  # of the variants

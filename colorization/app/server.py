@@ -296,7 +296,8 @@ async def health(request):
             "uncertainty": guided,
             "suggestions": guided,
             "variants": guided and hinted,
-            "guide_strength": guidance.DEFAULT_STRENGTH,
+            "guide_strength": guidance.DEFAULT_STRENGTHS["reference"],
+            "guide_strengths": guidance.DEFAULT_STRENGTHS,
             "limits": {
                 "max_bytes": state.service.limits.max_bytes,
                 "max_pixels": state.service.limits.max_pixels,

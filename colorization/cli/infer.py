@@ -130,9 +130,10 @@ def parser(prog=PROG):
     p.add_argument(
         "--guide-strength",
         type=float,
-        default=guidance.DEFAULT_STRENGTH,
+        default=None,
         help="how strongly --reference or --palette counts, 0..1; 0 is automatic "
-        f"(default {guidance.DEFAULT_STRENGTH})",
+        f"(default {guidance.DEFAULT_STRENGTHS['reference']} for a reference, "
+        f"{guidance.DEFAULT_STRENGTHS['palette']} for a palette)",
     )
     p.add_argument(
         "--uncertainty",
@@ -189,7 +190,7 @@ def parse_args(argv, prog=PROG):
         raise cli.FlagError("--blend must be in [0, 1]")
     if not 0.0 <= args.smoothing < 1.0:
         raise cli.FlagError("--smoothing must be in [0, 1)")
-    if not 0.0 <= args.guide_strength <= 1.0:
+    if args.guide_strength is not None and not 0.0 <= args.guide_strength <= 1.0:
         raise cli.FlagError("--guide-strength must be in [0, 1]")
     for name in ("variants", "suggest"):
         if getattr(args, name) is not None and getattr(args, name) < 1:

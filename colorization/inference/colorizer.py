@@ -259,8 +259,6 @@ class Colorizer:
                 entry that is not a colour, a strength outside [0, 1], or a model
                 without a bins head (one line each).
         """
-        if strength is None:
-            strength = guidance.DEFAULT_STRENGTH
         guide = guidance.make_guide(reference, palette, strength)
         if guide is not None and not self._bins:
             raise guidance.GuideError(guidance.NO_BINS)
@@ -497,7 +495,8 @@ class Colorizer:
             palette: colours that guide the result instead: "#rrggbb,#rrggbb" or a
                 list of "#rrggbb" or (r, g, b).
             guide_strength: how strongly the reference or palette counts, in
-                [0, 1] (default `guidance.DEFAULT_STRENGTH`; 0 is automatic).
+                [0, 1] (default `guidance.DEFAULT_STRENGTHS`: 0.3 for a reference,
+                0.8 for a palette; 0 is automatic).
 
         Raises:
             colorization.hints.user_hints.HintError: a bad hint, a point outside the photo,

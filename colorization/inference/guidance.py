@@ -54,7 +54,9 @@ PALETTE_SIGMA = 8.0  # Gaussian around a palette colour, Lab units
 PALETTE_L_SIGMA = 20.0  # how far in L a palette colour reaches, Lab units
 PALETTE_NEUTRAL = 0.25  # share of the near-grey colours beside a palette's own
 REFERENCE_SIDE = 96  # longer side of the copy of a reference that is counted
-DEFAULT_STRENGTH = 0.6  # chosen on 58 validation photos (docs/guidance.md)
+# A reference photo is a looser suggestion than colours chosen one by one: the
+# defaults, chosen on 58 validation photos (docs/guidance.md).
+DEFAULT_STRENGTHS = {"reference": 0.3, "palette": 0.8}
 PRIOR_SHAPE = (BANDS, ab_gamut.BINS)  # what a graph's prior input is
 NO_BINS = (
     "the model has no bins head: a reference or palette guides the colour "
@@ -83,7 +85,7 @@ class Guide:
     """
 
     prior: np.ndarray
-    strength: float = DEFAULT_STRENGTH
+    strength: float
     source: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -270,15 +272,16 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def make_guide(reference=None, palette=None, strength=DEFAULT_STRENGTH):
+def make_guide(reference=None, palette=None, strength=None):
     """A `Guide` from a reference photo (a path or an RGB array) or a palette, or
-    None when neither is given.
+    None when neither is given; `strength` None is `DEFAULT_STRENGTHS` of the kind.
 
     Raises:
         GuideError: both given, an unreadable reference, a bad palette, or a
             strength outside [0, 1] (one line each).
     """
-    check_strength(strength)
+    if strength is not None:
+        check_strength(strength)
     if reference is not None and palette is not None:
         raise GuideError("give a reference photo or a palette, not both")
     if reference is None and palette is None:
@@ -286,6 +289,7 @@ def make_guide(reference=None, palette=None, strength=DEFAULT_STRENGTH):
     if palette is not None:
         colours = parse_palette(palette)
         source = {"palette": ["#" + "".join(f"{v:02x}" for v in c) for c in colours]}
+        strength = DEFAULT_STRENGTHS["palette"] if strength is None else strength
         return Guide(palette_prior(colours), strength, source)
     if isinstance(reference, (str, os.PathLike)):
         from colorization.inference import image_io
@@ -302,6 +306,7 @@ def make_guide(reference=None, palette=None, strength=DEFAULT_STRENGTH):
         }
     else:
         rgb, source = np.asarray(reference), {"reference": "array"}
+    strength = DEFAULT_STRENGTHS["reference"] if strength is None else strength
     return Guide(reference_prior(rgb), strength, source)
 
 

@@ -48,7 +48,7 @@ async function loadHealth() {
   const mp = limits.max_pixels / 1e6;
   $('#limits-hint').textContent += ` Up to ${+mb.toFixed(1)} MB and ${+mp.toFixed(1)} megapixels each.`;
   setUpOptions(options, limits);
-  if (app.health.guidance) setUpGuidance(app.health.guide_strength);
+  if (app.health.guidance) setUpGuidance(app.health.guide_strengths || { reference: app.health.guide_strength, palette: app.health.guide_strength });
 }
 
 function setUpOptions(defaults, limits) {
@@ -539,13 +539,20 @@ function describeGuide(itemGuide) {
     + `${itemGuide.palette.join(', ')} (${strength}).`;
 }
 
-function setUpGuidance(strength) {
+// The slider starts at the default of the kind of guide in use (a reference is a
+// looser suggestion than chosen colours) until the user moves it.
+function setUpGuidance(strengths) {
   $('#guidance').hidden = false;
   const slider = $('#guide-strength');
   const output = $('#guide-strength-value');
-  slider.value = strength;
-  output.textContent = Number(strength).toFixed(2);
-  slider.addEventListener('input', () => { output.textContent = Number(slider.value).toFixed(2); });
+  guide.defaults = strengths;
+  guide.strengthMoved = false;
+  slider.value = strengths.reference;
+  output.textContent = Number(slider.value).toFixed(2);
+  slider.addEventListener('input', () => {
+    guide.strengthMoved = true;
+    output.textContent = Number(slider.value).toFixed(2);
+  });
   $('#reference-file').addEventListener('change', (event) => {
     setReference(event.target.files[0]);
     event.target.value = '';
@@ -600,6 +607,11 @@ async function setReference(file) {
 }
 
 function renderGuidance() {
+  if (!guide.strengthMoved && guide.defaults) {
+    const kind = guide.reference || !guide.palette.length ? 'reference' : 'palette';
+    $('#guide-strength').value = guide.defaults[kind];
+    $('#guide-strength-value').textContent = Number(guide.defaults[kind]).toFixed(2);
+  }
   const thumb = $('#reference-thumb');
   $('#reference-preview').hidden = !guide.reference;
   $('#reference-empty').hidden = Boolean(guide.reference);
