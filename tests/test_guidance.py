@@ -58,15 +58,40 @@ def nearest_bin(rgb):
 CHOICES = (RED, (30, 150, 30), (30, 60, 200))
 
 
-def sure_where_bright(bin_index=100, choices=()):
-    """A bins model that is sure of one bin where L is white and unsure where L is
-    black: logits (L_norm + 1) * 10 on that bin, and 5 on the bins of the colours
-    `choices` (or, without them, every bin alike: uniform)."""
+def sure_where_bright(bin_index=100):
+    """A bins model that is sure of one bin where L is white and unsure (uniform)
+    where L is black: logits (L_norm + 1) * 10 on that bin, 0 elsewhere."""
     inputs = keras.Input((None, None, 1))
     kernel = np.zeros((1, 1, 1, Q), np.float32)
     kernel[..., bin_index] = 10.0
     bias = np.zeros(Q, np.float32)
     bias[bin_index] = 10.0
+    logits = keras.layers.Conv2D(
+        Q,
+        1,
+        kernel_initializer=keras.initializers.Constant(kernel),
+        bias_initializer=keras.initializers.Constant(bias),
+        name="ab_logits",
+    )(inputs)
+    out = AnnealedMean(ab_gamut.gamut_centres(), dtype="float32", name="ab")(logits)
+    return keras.Model(inputs, out)
+
+
+def sure_only_where_white(bin_index=100, choices=CHOICES):
+    """A bins model unsure among the colours `choices` wherever L < 75 (logits 5 on
+    their bins) and sure of one bin where L is white (logit 20 relu(L_norm - 0.5)),
+    so that mid greys are unsure, and unlike each other to the hint propagation."""
+    inputs = keras.Input((None, None, 1))
+    white = keras.layers.Conv2D(
+        1,
+        1,
+        kernel_initializer=keras.initializers.Constant(20.0),
+        bias_initializer=keras.initializers.Constant(-10.0),
+        activation="relu",
+    )(inputs)
+    kernel = np.zeros((1, 1, 1, Q), np.float32)
+    kernel[..., bin_index] = 1.0
+    bias = np.zeros(Q, np.float32)
     for colour in choices:
         bias[nearest_bin(colour)] = 5.0
     logits = keras.layers.Conv2D(
@@ -75,7 +100,7 @@ def sure_where_bright(bin_index=100, choices=()):
         kernel_initializer=keras.initializers.Constant(kernel),
         bias_initializer=keras.initializers.Constant(bias),
         name="ab_logits",
-    )(inputs)
+    )(white)
     out = AnnealedMean(ab_gamut.gamut_centres(), dtype="float32", name="ab")(logits)
     return keras.Model(inputs, out)
 
@@ -204,10 +229,10 @@ def test_the_uncertainty_is_one_where_every_colour_is_as_likely_and_zero_where_s
 
 
 def test_suggestions_go_where_the_model_is_unsure_and_away_from_given_hints():
-    colorizer = Colorizer([sure_where_bright(choices=CHOICES)], size=96, stride=1)
+    colorizer = Colorizer([sure_only_where_white()], size=96, stride=1)
     rgb = np.full((32, 96, 3), 255, np.uint8)  # white: sure
-    rgb[:, :32] = 0  # black: unsure
-    rgb[:, 64:] = 60  # dark grey (L 25): unsure, and unlike black to the propagation
+    rgb[:, :32] = 100  # L 42: unsure
+    rgb[:, 64:] = 160  # L 66: unsure, and unlike L 42 to the propagation
     spots = colorizer.suggest_hints(rgb, 2)
     assert len(spots) == 2
     assert {spot.x // 32 for spot in spots} == {0, 2}, spots  # one in each dark part
@@ -221,8 +246,8 @@ def test_suggestions_go_where_the_model_is_unsure_and_away_from_given_hints():
     assert json.loads(json.dumps([s.to_json() for s in spots]))[0]["x"] == first.x
     with pytest.raises(ValueError, match="at least 1"):
         colorizer.suggest_hints(rgb, 0)
-    many = Colorizer([sure_where_bright(choices=CHOICES)], size=160, stride=1)
-    assert len(many.suggest_hints(np.zeros((160, 160, 3), np.uint8), 2)) == 2
+    many = Colorizer([sure_only_where_white()], size=160, stride=1)
+    assert len(many.suggest_hints(np.full((160, 160, 3), 100, np.uint8), 2)) == 2
 
 
 def test_suggested_colours_are_the_likeliest_distinct_colours_there():

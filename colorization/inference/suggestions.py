@@ -27,6 +27,7 @@ from data_pipeline import constants as C
 
 REACH = 96.0  # network pixels: a hint's spatial reach (`HintPropagation.reach`)
 EDGE = 0.2  # L_norm: how alike in lightness it spreads (`HintPropagation.edge`)
+NEAR = 48.0  # network pixels around a spot taken as covered by its hint, whatever L
 PATCH = 1  # cells around a spot whose distributions are averaged (3 x 3)
 DISTINCT = 20.0  # Lab units between the colours offered at one spot
 COLOURS = 3  # colours offered per spot
@@ -142,21 +143,27 @@ def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
     lightness, ab_norm, cells, factor = _coarse(predicted)
     grid = _Grid(lightness, factor, photo_shape)
     hc, wc = cells.shape[:2]
-    error = expected_error(cells, _cells_of(ab_norm, factor, (hc, wc))).reshape(-1)
     cell_l = _cells_of(lightness[..., None], factor, (hc, wc))[..., 0]
-    weights = _reach(cell_l, factor, reach, edge)  # (n, n)
+    error = expected_error(cells, _cells_of(ab_norm, factor, (hc, wc)))
+    # An error of chroma shows in RGB about in proportion to L: little in the dark.
+    error = (error * cell_l / C.L_MAX).reshape(-1)
+    weights = _reach(cell_l, factor, reach, edge)  # (n, n): how a hint spreads
+    # What a hint takes care of: its spread, and at least its near surroundings
+    # (the network spreads a hint further than the propagation's lightness test).
+    near = _reach(np.zeros_like(cell_l), factor, NEAR, edge)
+    covered = np.maximum(weights, near)
     inside = np.zeros((hc, wc), bool)  # cells wholly inside the photo
     inside[: max(1, grid.small_h // factor), : max(1, grid.small_w // factor)] = True
     inside = inside.reshape(-1)
     for x, y in given.points.tolist() if given is not None else []:
         row, column = (int(round(v)) for v in grid.to_cells(x, y))
         cell = min(max(row, 0), hc - 1) * wc + min(max(column, 0), wc - 1)
-        error = error * (1.0 - weights[cell])
+        error = error * (1.0 - covered[cell])
     chosen = []
     for _ in range(min(k, int(inside.sum()))):
         cell = int(np.argmax(np.where(inside, weights @ error, -np.inf)))
         chosen.append(divmod(cell, wc))
-        error = error * (1.0 - weights[cell])
+        error = error * (1.0 - covered[cell])
     return chosen, grid
 
 
