@@ -141,7 +141,7 @@ class _Recorder:
     def __init__(self, bars, fail_width=None):
         self.bars, self.fail_width, self.seen = bars, fail_width, []
 
-    def colorize_array(self, rgb):
+    def colorize_array(self, rgb, hints=None, **options):
         self.seen.append((len(rgb), self.bars[-1].n))
         if self.fail_width and rgb.shape[2] == self.fail_width:
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")
@@ -174,7 +174,7 @@ def _jobs(tmp_path, widths):
 def test_progress_counts_files_written_not_files_read(tmp_path, bars):
     jobs = _jobs(tmp_path, [30, 30, 30])
     colorizer = _Recorder(bars)
-    report = batch_inference.colorize_files(colorizer, jobs, batch_size=4)
+    report = batch_inference.colorize_files(colorizer, jobs, batch_size=4, record=False)
     assert len(report.done) == 3
     assert colorizer.seen == [(3, 0)]  # all three read, none finished yet
     assert bars[-1].n == bars[-1].total == 3
@@ -183,7 +183,7 @@ def test_progress_counts_files_written_not_files_read(tmp_path, bars):
 def test_a_model_error_fails_only_its_file(tmp_path, bars, capsys):
     jobs = _jobs(tmp_path, [30, 44, 30, 30])
     colorizer = _Recorder(bars, fail_width=44)
-    report = batch_inference.colorize_files(colorizer, jobs, batch_size=2)
+    report = batch_inference.colorize_files(colorizer, jobs, batch_size=2, record=False)
     assert sorted(os.path.basename(p) for p in report.done) == [
         "0.png",
         "2.png",

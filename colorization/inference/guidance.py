@@ -36,7 +36,6 @@ read (`colorization.inference.suggestions`).
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import os
 
 import numpy as np
@@ -264,14 +263,6 @@ def palette_prior(colours):
     return _finish(counts)
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def make_guide(reference=None, palette=None, strength=None):
     """A `Guide` from a reference photo (a path or an RGB array) or a palette, or
     None when neither is given; `strength` None is `DEFAULT_STRENGTHS` of the kind.
@@ -292,7 +283,7 @@ def make_guide(reference=None, palette=None, strength=None):
         strength = DEFAULT_STRENGTHS["palette"] if strength is None else strength
         return Guide(palette_prior(colours), strength, source)
     if isinstance(reference, (str, os.PathLike)):
-        from colorization.inference import image_io
+        from colorization.inference import image_io, record
 
         path = os.fspath(reference)
         try:
@@ -302,7 +293,7 @@ def make_guide(reference=None, palette=None, strength=None):
             raise GuideError(f"cannot read the reference {path!r}: {reason}") from None
         source = {
             "reference": os.path.basename(path),
-            "reference_sha256": _sha256(path),
+            "reference_sha256": record.file_sha256(path),
         }
     else:
         rgb, source = np.asarray(reference), {"reference": "array"}
