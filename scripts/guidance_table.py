@@ -38,6 +38,11 @@ def parser():
         help="guide strength, 0..1 (default: guidance.DEFAULT_STRENGTHS of each kind)",
     )
     p.add_argument("--variants", type=int, default=4, help="variants per photo")
+    p.add_argument(
+        "--guides-only",
+        action="store_true",
+        help="only the references and the palette (no hints, no variants)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write every figure here")
     cli.add_verbose_flag(p)
     return p
@@ -62,7 +67,13 @@ def main(argv=None):
     alike = guided.alike_in_folder(colorizer, paths)
     rows = [
         guided.measure_photo(
-            colorizer, path, other[path], strength, args.variants, alike=alike[path]
+            colorizer,
+            path,
+            other[path],
+            strength,
+            args.variants,
+            alike=alike[path],
+            hints=not args.guides_only,
         )
         for path in tqdm(paths, unit="photo")
     ]

@@ -132,8 +132,11 @@ def alike_in_folder(colorizer, paths, progress=True):
     return alike
 
 
-def measure_photo(colorizer, path, other, strength, variants=4, seed=SEED, alike=None):
-    """The scores of one photo (see the module docstring)."""
+def measure_photo(
+    colorizer, path, other, strength, variants=4, seed=SEED, alike=None, hints=True
+):
+    """The scores of one photo (see the module docstring); `hints` False leaves out
+    the simulated hints and the variants."""
     truth = image_io.to_uint8(image_io.read_image(path).rgb)
     grey = image_io.colourless(truth)
     row = {"path": path}
@@ -144,13 +147,12 @@ def measure_photo(colorizer, path, other, strength, variants=4, seed=SEED, alike
             palette=kmeans_palette(truth), strength=strength
         ),
     }
-    if other is not None:
-        guides["other reference"] = colorizer.make_guide(
-            reference=other, strength=strength
-        )
+    for name, reference in (("other reference", other), ("alike reference", alike)):
+        if reference is not None:
+            guides[name] = colorizer.make_guide(reference=reference, strength=strength)
     for name, guide in guides.items():
         row[name] = _scores(truth, colorizer.colorize_array(grey, guide=guide))
-    if colorizer.hinted:
+    if colorizer.hinted and hints:
         suggested = colorizer.suggest_hints(grey, max(HINT_COUNTS))
         randoms = _random_spots(
             truth.shape[:2], max(HINT_COUNTS), zlib.crc32(f"{seed} {path}".encode())

@@ -385,7 +385,10 @@ def _models(colorizer):
             {"name": os.path.basename(path), "sha256": file_sha256(path)}
             for path in paths
         ]
-    return [{"name": str(getattr(m, "name", "model"))} for m in getattr(colorizer, "models", [])]
+    return [
+        {"name": str(getattr(m, "name", "model"))}
+        for m in getattr(colorizer, "models", [])
+    ]
 
 
 def file_sha256(path):
