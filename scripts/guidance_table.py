@@ -31,7 +31,8 @@ def parser():
     )
     p.add_argument("--val", required=True, help="folder of colour photos")
     p.add_argument("--model", help="a .keras model (default: the shipped one)")
-    p.add_argument("--limit", type=int, help="use the first N photos")
+    p.add_argument("--every", type=int, default=1, help="use every Nth photo")
+    p.add_argument("--limit", type=int, help="use the first N photos (of those)")
     p.add_argument(
         "--strength",
         type=float,
@@ -51,6 +52,8 @@ def parser():
 def main(argv=None):
     """Measures and prints; returns the exit status (2: bad flags)."""
     args = parser().parse_args(argv)
+    if args.every < 1 or (args.limit is not None and args.limit < 1):
+        return cli.fail("guidance_table.py", "--every and --limit must be at least 1")
     if not os.path.isdir(args.val):
         return cli.fail("guidance_table.py", f"--val: no such folder {args.val!r}")
     cli.quiet_tensorflow(args.verbose)
@@ -60,11 +63,13 @@ def main(argv=None):
     from colorization.inference.colorizer import Colorizer
     from data_pipeline import files
 
-    paths = sorted(files.walk_images(args.val))[: args.limit]
+    everything = sorted(files.walk_images(args.val))
+    paths = everything[:: args.every][: args.limit]
     colorizer = Colorizer.load(args.model)
     strength = args.strength  # None: the default of each kind
-    other = guided.other_in_folder(paths)
-    alike = guided.alike_in_folder(colorizer, paths)
+    # The references are any photo of the folder, also one not measured.
+    other = guided.other_in_folder(everything)
+    alike = guided.alike_in_folder(colorizer, everything)
     rows = [
         guided.measure_photo(
             colorizer,
