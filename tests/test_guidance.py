@@ -373,6 +373,30 @@ def test_side_outputs_that_would_overwrite_an_input_are_refused(saved, tmp_path)
     ]
 
 
+def test_a_video_is_guided_frame_by_frame_as_its_frames_would_be(colorizer, tmp_path):
+    from tests.test_video import pan_frames, read_clip, write_clip
+
+    frames = pan_frames(6, (48, 32))
+    source = tmp_path / "clip.avi"
+    write_clip(source, frames)
+    read = read_clip(source)[0]
+    colorizer.colorize_video(
+        str(source),
+        str(tmp_path / "out.mp4"),
+        smooth=False,
+        progress=False,
+        palette="#1040d0",
+        guide_strength=1.0,
+    )
+    written = read_clip(tmp_path / "out.mp4")[0]
+    guide = colorizer.make_guide(palette="#1040d0", strength=1.0)
+    expected = colorizer.colorize_array(read, guide=guide)
+    automatic = colorizer.colorize_array(read)
+    error = np.abs(written.astype(int) - expected).mean()
+    far = np.abs(written.astype(int) - automatic).mean()
+    assert error < far / 4, (error, far)  # H.264 halves the chroma resolution
+
+
 # -- the SavedModel -------------------------------------------------------------------
 
 

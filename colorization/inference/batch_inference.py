@@ -154,7 +154,15 @@ def colorize_files(
     for job in jobs:
         if job.video:
             _colorize_video(
-                colorizer, job, batch_size, max_pixels, progress, smooth, report, note
+                colorizer,
+                job,
+                batch_size,
+                max_pixels,
+                progress,
+                smooth,
+                report,
+                note,
+                guide,
             )
     return report
 
@@ -167,7 +175,15 @@ def _fail(report, job, reason):
 
 
 def _colorize_video(
-    colorizer, job, batch_size, max_pixels, progress, smooth, report, note=None
+    colorizer,
+    job,
+    batch_size,
+    max_pixels,
+    progress,
+    smooth,
+    report,
+    note=None,
+    guide=None,
 ):
     """Colorizes one video job, adding it to `report`'s written or failed files;
     `note(job)` is the record for its tags (None: no tags)."""
@@ -182,6 +198,7 @@ def _colorize_video(
             max_pixels=max_pixels,
             record=None if note is None else note(job),
             hints=job.hints,
+            guide=guide,
         )
     except user_hints.HintError as error:  # a usage error: the video is not written
         raise type(error)(f"{job.hints_file}: {error}") from None

@@ -507,11 +507,12 @@ class Colorizer:
         guide = self.make_guide(reference, palette, guide_strength)
         return self.colorize_array(_read(image), hints, quality=quality, guide=guide)
 
-    def predict_small(self, rgb, quality=None, hints=None):
+    def predict_small(self, rgb, quality=None, hints=None, guide=None):
         """uint8 RGB (N, H, W, 3) -> (L (N, h, w, 1), ab_norm (N, h, w, 2)) float32 at
         the size the network sees (`predict_small`; `predict_best`'s grid for the
         best `quality`, default `self.quality`); videos smooth ab there. `hints`
-        (see `colorize`) are the same for every image of the call.
+        (see `colorize`) are the same for every image of the call; `guide` as
+        `colorize_array` takes it.
 
         Raises:
             user_hints.HintError: as `check_hints`.
@@ -519,11 +520,12 @@ class Colorizer:
         rgb = np.asarray(rgb, np.uint8)
         quality = quality or self.quality
         checked = self.check_hints(hints, *rgb.shape[1:3])
-        if quality == "fast" and checked is None:
+        guide = self._check_guide(guide)
+        if quality == "fast" and checked is None and guide is None:
             lightness, ab_norm = self._predict_small(rgb)
         else:
             lightness, ab_norm = self._options_call(
-                "small", rgb, checked, None, None, None, quality
+                "small", rgb, checked, None, None, None, quality, guide
             )
         return lightness.numpy(), ab_norm.numpy()
 
@@ -543,6 +545,10 @@ class Colorizer:
         progress=True,
         max_pixels=None,
         hints=None,
+        *,
+        reference=None,
+        palette=None,
+        guide_strength=None,
     ):
         """Colorizes a video file into an MP4 with the same frames, rate and audio.
 
@@ -558,6 +564,8 @@ class Colorizer:
                 also naming the 0-based frame it was placed on ((x, y, colour,
                 frame) or a "frame" key; frame 0 without): each follows the content
                 through its shot (`colorization.inference.video_hints`).
+            reference, palette, guide_strength: colours that guide every frame,
+                as `colorize` takes them.
 
         Returns:
             a `colorization.inference.video.VideoReport` (frames, fps, size, audio, output).
@@ -580,6 +588,7 @@ class Colorizer:
             progress=progress,
             max_pixels=max_pixels,
             hints=hints,
+            guide=self.make_guide(reference, palette, guide_strength),
         )
 
 

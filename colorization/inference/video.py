@@ -106,7 +106,12 @@ def network_lightness(colorizer):
 
 
 def colorize_frames(
-    colorizer, frames, smoother=None, batch_size=DEFAULT_BATCH_SIZE, hints=None
+    colorizer,
+    frames,
+    smoother=None,
+    batch_size=DEFAULT_BATCH_SIZE,
+    hints=None,
+    guide=None,
 ):
     """Colorizes a stream of frames, yielding each as soon as its batch is done.
 
@@ -118,6 +123,7 @@ def colorize_frames(
         batch_size: frames per network call.
         hints: colour hints (`user_hints.parse_hints`; each names its frame), carried
             through their shots by `video_hints.track_hints`, or None.
+        guide: a `guidance.Guide` (a reference photo or a palette) for every frame.
 
     Yields:
         uint8 RGB (H, W, 3) frames with the L of the input frames.
@@ -130,7 +136,7 @@ def colorize_frames(
     for batch in network_calls(items, batch_size):
         rgb = np.stack([frame for frame, _ in batch])  # (N, H, W, 3)
         lightness, ab_norm = colorizer.predict_small(
-            rgb, hints=batch[0][1]
+            rgb, hints=batch[0][1], guide=guide
         )  # (N, h, w, 1), (N, h, w, 2)
         if smoother is not None:
             ab_norm = np.stack(
@@ -183,6 +189,7 @@ def colorize_video(
     max_pixels=None,
     record=None,
     hints=None,
+    guide=None,
 ):
     """Colorizes the video `source` into the MP4 `target` (see `Colorizer.colorize_video`).
 
@@ -197,6 +204,7 @@ def colorize_video(
         record: a `record.make_record` dict to write in the MP4's tags (with the
             source's own tags, `record.video_tags`), or None for neither.
         hints: colour hints, each naming its frame (see `colorize_frames`), or None.
+        guide: a `guidance.Guide` for every frame, or None.
 
     Returns:
         a `VideoReport`.
@@ -237,7 +245,7 @@ def colorize_video(
                     encoded, info.width, info.height, info.fps
                 ) as writer:
                     for rgb in colorize_frames(
-                        colorizer, reader.frames(), smoother, batch_size, hints
+                        colorizer, reader.frames(), smoother, batch_size, hints, guide
                     ):
                         writer.write(rgb)
                         bar.update()
