@@ -670,7 +670,7 @@ def test_guidance_palette_reference_uncertainty_suggestions_and_variants(
     assert "palette of 1 colour: #d02010" in note.text
     guided = browser.execute_async_script(BYTES, after)
     assert guided not in (automatic, referenced)
-    strength = str(health["guide_strength"])
+    strength = str(health["guide_strengths"]["palette"])  # where the slider went
     with open(SAMPLE, "rb") as f:
         direct = httpx.post(
             url + "/api/colorize",
