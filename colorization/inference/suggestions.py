@@ -2,12 +2,15 @@
 
 The bins head gives a colour distribution per cell of the photo
 (`Colorizer.predict_distribution`). Its expected colour error, the mean distance in
-Lab units of the distribution's colours from the colour the model paints, is what a
-correct hint there could remove. A hint is spread over a region (the hint
-propagation), so spots are ranked by that error summed over a neighbourhood
-(`REGION`, a Gaussian); the best spot is taken, its neighbourhood and those of the
-hints given already are discounted (`SPACING`), and so on (greedy). At each spot the
-colours offered are the most likely distinct colours of the distribution there.
+Lab units of the distribution's colours from the colour the model paints, weighted by
+L (an error of chroma shows in RGB about in proportion to lightness), is what a
+correct hint there could remove. A hint is spread to the pixels near it of similar
+lightness (the hint propagation), so a spot counts the error of the region it would
+reach, and a spot on a flat patch counts more than one on an edge or a texture (its
+colour is one colour, and its lightness is the region's). The best spot is taken,
+the error of its region and of the regions of the hints given already is discounted,
+and so on (greedy). At each spot the colours offered are the most likely distinct
+colours of the distribution there.
 
 Variants draw a colour at each of a few such spots from the (annealed) distribution
 and give them as hints: every variant is one coherent colouring the model finds
@@ -28,6 +31,8 @@ from data_pipeline import constants as C
 REACH = 96.0  # network pixels: a hint's spatial reach (`HintPropagation.reach`)
 EDGE = 0.2  # L_norm: how alike in lightness it spreads (`HintPropagation.edge`)
 NEAR = 48.0  # network pixels around a spot taken as covered by its hint, whatever L
+FLAT_WINDOW = 9  # network pixels: the window the spread of L around a spot is taken in
+FLAT_SCALE = 3.0  # Lab L: a spread of L at which a spot counts exp(-1) as much
 PATCH = 1  # cells around a spot whose distributions are averaged (3 x 3)
 DISTINCT = 20.0  # Lab units between the colours offered at one spot
 COLOURS = 3  # colours offered per spot
@@ -133,6 +138,25 @@ def _coarse(predicted):
     return lightness, ab_norm, total / np.maximum(count, 1), factor * pool
 
 
+def _local_spread(lightness, window=FLAT_WINDOW):
+    """The standard deviation of L (h, w) in a `window` x `window` box around each
+    pixel (the box cut at the edges)."""
+    pad = window // 2
+    values = np.pad(lightness.astype(np.float64), pad, mode="edge")
+
+    def box(x):
+        total = np.cumsum(np.cumsum(np.pad(x, ((1, 0), (1, 0))), 0), 1)
+        return (
+            total[window:, window:]
+            - total[:-window, window:]
+            - total[window:, :-window]
+            + total[:-window, :-window]
+        ) / window**2
+
+    mean = box(values)
+    return np.sqrt(np.maximum(box(values**2) - mean**2, 0.0)).astype(np.float32)
+
+
 def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
     """The greedy choice of `k` cells: [(row, column)], best first, and the grid.
 
@@ -148,6 +172,10 @@ def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
     # An error of chroma shows in RGB about in proportion to L: little in the dark.
     error = (error * cell_l / C.L_MAX).reshape(-1)
     weights = _reach(cell_l, factor, reach, edge)  # (n, n): how a hint spreads
+    # A hint on a flat patch has one colour to give and its lightness to spread by;
+    # one on an edge or a texture has neither (measured: docs/guidance.md).
+    spread = _cells_of(_local_spread(lightness)[..., None], factor, (hc, wc))
+    flat = np.exp(-((spread[..., 0] / FLAT_SCALE) ** 2)).reshape(-1)
     # What a hint takes care of: its spread, and at least its near surroundings
     # (the network spreads a hint further than the propagation's lightness test).
     near = _reach(np.zeros_like(cell_l), factor, NEAR, edge)
@@ -161,7 +189,7 @@ def _spots(predicted, photo_shape, k, given, reach=REACH, edge=EDGE):
         error = error * (1.0 - covered[cell])
     chosen = []
     for _ in range(min(k, int(inside.sum()))):
-        cell = int(np.argmax(np.where(inside, weights @ error, -np.inf)))
+        cell = int(np.argmax(np.where(inside, (weights @ error) * flat, -np.inf)))
         chosen.append(divmod(cell, wc))
         error = error * (1.0 - covered[cell])
     return chosen, grid
