@@ -10,9 +10,16 @@
     colorize reels/                                  # -> reels_colorized/NAME.mp4, ...
     colorize photo.jpg --hints hints.json --model runs/hints/model.keras  # colour hints
     colorize film.mp4 --hints film.json              # hints through each shot
+    colorize photo.jpg --reference colour.jpg        # its colours guide the result
+    colorize photos/ --palette "#7a2f1c,#2f4f7a" --guide-strength 0.5
+    colorize photo.jpg --uncertainty --suggest 5 --variants 4  # where unsure, what to click
 
 (`python infer.py ...` is the same command.) Without --model it uses the model shipped
-in the package. Every output keeps the full resolution of its input. Every output path
+in the package. --reference, --palette, --uncertainty, --suggest and --variants read
+the model's colour distribution (a bins head, as the shipped model has; --variants a
+hinted model too): docs/guidance.md. A bad palette entry, a strength outside [0, 1],
+an unreadable reference or --variants 0 is a usage error (exit status 2), before
+anything is written. Every output keeps the full resolution of its input. Every output path
 is planned before anything is written: a run that would write over one of its inputs,
 or two results to one path, is refused (exit status 2). A glob (quote it) may use **
 for subfolders; its results keep their paths below the folder before the first
