@@ -49,18 +49,6 @@ def default_output(source):
     return stem + "_colorized" + video_io.OUTPUT_EXTENSION
 
 
-def batched(items, size):
-    """Lists of up to `size` consecutive items of an iterable, without reading ahead."""
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def network_calls(items, size):
     """Lists of consecutive (frame, hints) items that share one network call: up to
     `size` frames without hints, or one frame with its own hints."""
