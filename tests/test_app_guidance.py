@@ -257,3 +257,34 @@ def test_a_model_without_a_bins_head_says_why_it_cannot(oracle, unhinted):
     one_line_error(post(unhinted, "/api/variants"), 400, "variants are made with hints")
     assert post(unhinted, "/api/suggest", k=2).status_code == 200
     assert post(unhinted, palette=PALETTE).status_code == 200
+
+
+def test_the_downloaded_result_keeps_the_photo_s_metadata_and_carries_the_record(
+    client,
+):
+    from colorization.inference import record
+
+    source = Image.fromarray(GREY)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "1931:02:03 04:05:06"  # DateTimeOriginal
+    exif[0x0110] = "Box camera"  # Model
+    buffer = io.BytesIO()
+    source.save(buffer, "JPEG", exif=exif, dpi=(300, 300))
+    files = {"file": ("old.jpg", buffer.getvalue(), "image/jpeg")}
+    data = {"palette": "#c02818", "guide_strength": "0.5", "blend": "0.4"}
+    response = client.post("/api/colorize", files=files, data=data)
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as result:
+        assert result.format == "JPEG"
+        taken = result.getexif().get_ifd(0x8769)[0x9003]
+        assert taken == "1931:02:03 04:05:06"
+        assert result.getexif()[0x0110] == "Box camera"
+        assert tuple(round(v) for v in result.info["dpi"]) == (300, 300)
+        made = record.record_from_xmp(result.info["xmp"])
+    assert made["machine_colorized"] is True and made["blend"] == 0.4
+    assert made["guide"] == {"palette": ["#c02818"], "strength": 0.5}
+    png = client.post(
+        "/api/colorize", files={"file": ("g.png", encode(GREY), "image/png")}
+    )
+    with Image.open(io.BytesIO(png.content)) as result:
+        assert json.loads(result.info["colorization"])["machine_colorized"] is True

@@ -168,6 +168,22 @@ class ModelRunner:
         if task == "variants" and not self.hinted:
             raise ValueError(f"{user_hints.NOT_HINTED}: variants are made with hints")
 
+    def record(self, options, guide=None):
+        """The record of how a result's colour was made (`record.make_record`),
+        with this request's options."""
+        from colorization.inference import record
+
+        given = {"size": options.size, "temperature": options.temperature}
+        given["blend"] = options.blend
+        extra = {key: value for key, value in given.items() if value is not None}
+        return record.make_record(
+            self.colorizer,
+            hints=options.hints,
+            guide=guide,
+            quality=options.quality,
+            extra=extra,
+        )
+
     def make_guide(self, reference, options):
         """The `guidance.Guide` of a reference (RGB) or the options' palette, or
         None. Raises `guidance.GuideError`."""
@@ -420,9 +436,29 @@ class ColorizeService:
         del upload, image, rgb, colour  # a kept upload stays in `uploads`
         picture = _picture(out)
         del out  # Pillow has its copy
-        result = _save(picture, alpha, jpeg)
+        result = _save(picture, alpha, jpeg, self._metadata(data, options, guide))
         result.image_id = image_id
         return result
+
+    def _metadata(self, data, options, guide):
+        """What the result file carries (`record.Metadata`): the upload's metadata
+        that still holds (when its file is at hand, not for a kept upload) and the
+        record of how its colour was made; None for a grey result or a stand-in
+        runner without records."""
+        from colorization.inference import record
+
+        if options.output == "grey" or not hasattr(self.runner, "record"):
+            return None
+        kept = record.Kept()
+        if data is not None:
+            from PIL import Image
+
+            try:
+                with Image.open(io.BytesIO(data)) as image:
+                    kept = record.kept_metadata(image)
+            except Exception:  # noqa: BLE001 (decoded already: keep nothing)
+                kept = record.Kept()
+        return record.Metadata(kept, self.runner.record(options, guide))
 
     def close(self):
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -452,19 +488,21 @@ def _picture(rgb):
     return Image.fromarray(np.asarray(rgb, np.uint8), "RGB")
 
 
-def _save(image, alpha, jpeg):
-    """A Pillow RGB image (and alpha) -> the `Result` of `encode`."""
+def _save(image, alpha, jpeg, metadata=None):
+    """A Pillow RGB image (and alpha) -> the `Result` of `encode`, with `metadata`
+    (a `record.Metadata`) embedded."""
     from PIL import Image
 
     buffer = io.BytesIO()
+    embed = {} if metadata is None else metadata.save_options("JPEG" if jpeg else "PNG")
     if jpeg:
-        image.save(buffer, "JPEG", quality=95)
+        image.save(buffer, "JPEG", quality=95, **embed)
     else:
         if alpha is not None:
             image.putalpha(Image.fromarray(np.asarray(alpha, np.uint8), "L"))
         # Level 1: a third larger than the default level 6 and several times faster
         # on 12 MP photos, whose encoding would otherwise outlast the colorization.
-        image.save(buffer, "PNG", compress_level=1)
+        image.save(buffer, "PNG", compress_level=1, **embed)
     width, height = image.size
     del image
     return Result(
