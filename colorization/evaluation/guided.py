@@ -28,6 +28,7 @@ import zlib
 import numpy as np
 
 from colorization.evaluation import metrics
+from colorization.hints import user_hints
 from colorization.inference import image_io
 
 HINT_COUNTS = (1, 2, 5)
@@ -66,7 +67,7 @@ def kmeans_palette(rgb, k=3, iterations=20, seed=0, sample=20000):
     counts = np.bincount(label, minlength=k)
     order = np.argsort(-counts)
     rgb_centres = lab.to_uint8(lab.lab_to_rgb(tf.constant(centres[order], tf.float32)))
-    return ["#" + "".join(f"{int(v):02x}" for v in c) for c in rgb_centres.numpy()]
+    return [user_hints.hex_colour(c) for c in rgb_centres.numpy()]
 
 
 def _scores(truth, result):

@@ -75,7 +75,7 @@ class Hints:
     def to_json(self):
         """The hints as the JSON list of infer.py --hints and the web app."""
         items = [
-            {"x": _plain(x), "y": _plain(y), "color": _hex(rgb)}
+            {"x": _plain(x), "y": _plain(y), "color": hex_colour(rgb)}
             for (x, y), rgb in zip(self.points.tolist(), self.colours.tolist())
         ]
         if self.frames is not None:
@@ -84,7 +84,8 @@ class Hints:
         return items
 
 
-def _hex(rgb):
+def hex_colour(rgb):
+    """(r, g, b) 0-255 -> "#rrggbb"."""
     return "#" + "".join(f"{int(v):02x}" for v in rgb)
 
 

@@ -384,7 +384,7 @@ class Colorizer:
     ):
         """`colorize_batch` ("rgb"), the ab_norm of `predict_small` or
         `predict_best` ("ab"), their (lightness, ab_norm) ("small"),
-        `predict_distribution` ("distribution") or `uncertainty` ("uncertainty"),
+        `predict_distribution` ("distribution") or `colorize_with_uncertainty` ("uncertainty"),
         with the options (and a `guidance.Guide`'s prior and strength) as graph
         inputs."""
         self.check_options(size, temperature, blend, quality)

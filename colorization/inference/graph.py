@@ -189,16 +189,11 @@ def entropy_map(distribution):
     return -tf.reduce_sum(terms, -1) / tf.math.log(q)
 
 
-def uncertainty(models, rgb, size, stride, hints=None, guide=None):
-    """How unsure the models are of each pixel's colour: `entropy_map` of their
-    distribution, brought to the photo's own size (bilinear) -> float32 (N, H, W)
-    in [0, 1]; the other arguments are `predict_small`'s."""
-    return colorize_with_uncertainty(models, rgb, size, stride, hints, guide)[1]
-
-
 def colorize_with_uncertainty(models, rgb, size, stride, hints=None, guide=None):
-    """`colorize_batch` (fast quality) and `uncertainty` from one network pass ->
-    (uint8 (N, H, W, 3), float32 (N, H, W))."""
+    """`colorize_batch` (fast quality) and how unsure the models are of each
+    pixel's colour, from one network pass: the `entropy_map` of their distribution
+    brought to the photo's own size (bilinear) -> (uint8 (N, H, W, 3), float32
+    (N, H, W) in [0, 1]); the other arguments are `predict_small`'s."""
     lightness, ab_norm, cells, factor = predict_distribution(
         models, rgb, size, stride, hints, guide
     )

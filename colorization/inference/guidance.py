@@ -40,6 +40,7 @@ import os
 
 import numpy as np
 
+from colorization.hints import user_hints
 from colorization.models import ab_gamut
 
 BANDS = 10  # bands of L for the prior, centred on 5, 15, ..., 95
@@ -216,8 +217,6 @@ def parse_palette(palette):
     Raises:
         GuideError: an empty palette, or an entry that is not a colour.
     """
-    from colorization.hints import user_hints
-
     if isinstance(palette, str):
         palette = [part.strip() for part in palette.split(",") if part.strip()]
     colours = []
@@ -279,7 +278,7 @@ def make_guide(reference=None, palette=None, strength=None):
         return None
     if palette is not None:
         colours = parse_palette(palette)
-        source = {"palette": ["#" + "".join(f"{v:02x}" for v in c) for c in colours]}
+        source = {"palette": [user_hints.hex_colour(c) for c in colours]}
         strength = DEFAULT_STRENGTHS["palette"] if strength is None else strength
         return Guide(palette_prior(colours), strength, source)
     if isinstance(reference, (str, os.PathLike)):

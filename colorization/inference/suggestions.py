@@ -229,7 +229,7 @@ def _hex_colours(lightness, bins):
     ab = ab_gamut.gamut_centres()[bins] * C.AB_SCALE
     colour_lab = np.concatenate([np.full((len(bins), 1), lightness), ab], -1)
     rgb = lab.to_uint8(lab.lab_to_rgb(tf.constant(colour_lab, tf.float32))).numpy()
-    return ["#" + "".join(f"{int(v):02x}" for v in c) for c in rgb]
+    return [user_hints.hex_colour(c) for c in rgb]
 
 
 def _lightness_at(lightness, grid, row, column):
