@@ -417,3 +417,30 @@ def test_the_saved_model_takes_a_prior_and_zero_strength_is_automatic(
     expected = colorizer.colorize_array(rgb, guide=guide)
     assert np.abs(guided.astype(int) - expected).max() <= 1
     assert np.abs(guided.astype(int) - automatic).max() > 2
+
+
+# -- the measurement (scripts/guidance_table.py) ----------------------------------------
+
+
+def test_the_k_means_palette_finds_the_photo_s_colours_most_frequent_first():
+    from colorization.evaluation import guided
+
+    rgb = np.zeros((30, 60, 3), np.uint8)
+    rgb[:, :30] = (200, 30, 30)  # half
+    rgb[:, 30:50] = (30, 60, 200)  # a third
+    rgb[:, 50:] = (240, 240, 240)  # a sixth
+    palette = [user_hints.parse_colour(c) for c in guided.kmeans_palette(rgb)]
+    expected = [(200, 30, 30), (30, 60, 200), (240, 240, 240)]
+    assert np.abs(np.array(palette, int) - expected).max() <= 2, palette
+
+
+def test_the_other_reference_is_the_next_photo_of_the_same_folder():
+    from colorization.evaluation import guided
+
+    paths = ["a/2.jpg", "a/1.jpg", "a/3.jpg", "b/1.jpg"]
+    assert guided.other_in_folder(paths) == {
+        "a/1.jpg": "a/2.jpg",
+        "a/2.jpg": "a/3.jpg",
+        "a/3.jpg": "a/1.jpg",
+        "b/1.jpg": None,
+    }
